@@ -1,0 +1,165 @@
+"""High-level API in the style of ``mmseg.apis``: build, load, segment.
+
+>>> model = init_model('ssa_seg/configs/demo/ssa_synthscenes.py', 'checkpoints/demo_ssa.pth')
+>>> result = inference_model(model, 'image.png')   # SegDataSample
+>>> result.pred_sem_seg.data.shape                    # 1 x H x W
+"""
+from __future__ import annotations
+
+import os
+from typing import Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+from mmengine.config import Config
+from mmengine.dataset import Compose
+from mmengine.registry import init_default_scope
+from mmseg.registry import DATASETS, MODELS
+from mmseg.structures import SegDataSample
+
+from .checkpoint import load_weights
+from .classifier import SSAClassifier
+
+ImageLike = Union[str, os.PathLike, np.ndarray]
+
+
+def load_config(config: Union[str, os.PathLike, Config, dict]) -> Config:
+    """A config from a path, an mmengine ``Config`` or a plain dict."""
+    if isinstance(config, Config):
+        return config.copy()
+    if isinstance(config, dict):
+        return Config(config)
+    path = os.fspath(config)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f'config not found: {path}')
+    return Config.fromfile(path)
+
+
+def _dataset_meta(cfg: Config, meta: dict, num_classes: int) -> dict:
+    """Classes and palette: from the checkpoint, else the config's dataset, else generic."""
+    if meta.get('dataset_meta'):
+        return dict(meta['dataset_meta'])
+    if meta.get('CLASSES'):                     # mmsegmentation 0.x checkpoints
+        return dict(classes=tuple(meta['CLASSES']), palette=[list(p) for p in meta.get('PALETTE') or []]
+                    or _generic_palette(len(meta['CLASSES'])))
+    dataset_cfg = cfg.get('test_dataloader', {}).get('dataset', {}) if cfg.get('test_dataloader') else {}
+    dataset_cls = DATASETS.get(dataset_cfg.get('type', '')) if dataset_cfg.get('type') else None
+    metainfo = dict(getattr(dataset_cls, 'METAINFO', {}) or {})
+    metainfo.update(dataset_cfg.get('metainfo') or {})
+    if metainfo.get('classes') and len(metainfo['classes']) == num_classes:
+        palette = metainfo.get('palette') or _generic_palette(num_classes)
+        return dict(classes=tuple(metainfo['classes']), palette=[list(p) for p in palette])
+    return dict(classes=tuple(f'class_{i}' for i in range(num_classes)),
+                palette=_generic_palette(num_classes))
+
+
+def _generic_palette(n: int) -> list:
+    rng = np.random.default_rng(0)
+    return rng.integers(0, 256, size=(n, 3)).tolist()
+
+
+def init_model(config, checkpoint: Optional[Union[str, os.PathLike]] = None,
+               device: str = 'cpu', cfg_options: Optional[dict] = None):
+    """Build a segmentor from a config and load a checkpoint; returns it in eval mode.
+
+    Args:
+        config: path to a config file, an mmengine ``Config`` or a plain dict.
+        checkpoint: this project's checkpoints, mmseg 1.x checkpoints and reference SSA-Seg
+            (mmseg 0.x) checkpoints; loaded with ``weights_only=True``. ``None`` keeps the
+            random initialisation.
+        device: torch device string.
+    The model gets ``.cfg`` (the config) and ``.dataset_meta`` (classes and palette).
+    """
+    import ssa_seg  # noqa: F401  (registers heads and datasets)
+
+    cfg = load_config(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    init_default_scope(cfg.get('default_scope', 'mmseg'))
+    cfg.model.pretrained = None
+    cfg.model.train_cfg = None
+    if cfg.model.get('backbone', {}).get('init_cfg'):
+        cfg.model.backbone.init_cfg = None     # never fetch pretrained weights here
+    model = MODELS.build(cfg.model)
+    meta = load_weights(model, checkpoint) if checkpoint is not None else {}
+    model.cfg = cfg
+    model.dataset_meta = _dataset_meta(cfg, meta, final_head(model).num_classes)
+    return model.to(device).eval()
+
+
+def _test_pipeline(model, image: ImageLike) -> Compose:
+    pipeline = [dict(t) for t in model.cfg.test_dataloader.dataset.pipeline]
+    pipeline = [t for t in pipeline if t['type'] != 'LoadAnnotations']
+    if not isinstance(image, (str, os.PathLike)):
+        pipeline[0] = dict(type='LoadImageFromNDArray')
+    return Compose(pipeline)
+
+
+def prepare_inputs(model, image: ImageLike) -> Tuple[torch.Tensor, SegDataSample]:
+    """Run the config's test pipeline and the data preprocessor on one image.
+
+    ``image`` is a file path or an H x W x 3 uint8 array in RGB order.
+    Returns (inputs 1 x 3 x h x w float, data sample with the image metas).
+    """
+    if isinstance(image, np.ndarray):
+        if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+            raise ValueError(f'expected an H x W x 3 uint8 RGB array, got {image.dtype} '
+                             f'{image.shape}')
+        data = dict(img=np.ascontiguousarray(image[..., ::-1]))  # mmseg pipelines are BGR
+    else:
+        if not os.path.isfile(os.fspath(image)):
+            raise FileNotFoundError(f'image not found: {image}')
+        data = dict(img_path=os.fspath(image))
+    data = _test_pipeline(model, image)(data)
+    batch = model.data_preprocessor(dict(inputs=[data['inputs']],
+                                         data_samples=[data['data_samples']]), False)
+    return batch['inputs'], batch['data_samples'][0]
+
+
+@torch.no_grad()
+def inference_model(model, image: ImageLike) -> SegDataSample:
+    """Segment one image (path or H x W x 3 uint8 RGB array).
+
+    Returns mmseg's ``SegDataSample`` with ``pred_sem_seg`` (1 x H x W) and ``seg_logits``
+    (K x H x W) at the image's original size.
+    """
+    inputs, sample = prepare_inputs(model, image)
+    return model.predict(inputs, [sample])[0]
+
+
+def final_head(model):
+    """The decode head that produces the logits (the last stage of a cascade)."""
+    head = model.decode_head
+    return head[-1] if isinstance(head, torch.nn.ModuleList) else head
+
+
+def ssa_classifier(model) -> Optional[SSAClassifier]:
+    """The model's SSA classifier, or ``None`` for a vanilla head."""
+    return getattr(final_head(model), 'ssa_classifier', None)
+
+
+@torch.no_grad()
+def extract_head_features(model, image: ImageLike) -> Tuple[torch.Tensor, SegDataSample]:
+    """The decode head's feature F (1 x C x h x w) for one image: everything before the classifier.
+
+    Works for SSA-Seg heads and for vanilla heads (via a hook on their ``conv_seg`` input).
+    Cascade segmentors run their auxiliary first stage as in inference.
+    """
+    inputs, sample = prepare_inputs(model, image)
+    x = model.extract_feat(inputs)
+    head = model.decode_head
+    args: Sequence = ()
+    if hasattr(model, 'num_stages'):           # CascadeEncoderDecoder
+        prev = model.decode_head[0].forward(x)
+        for stage in model.decode_head[1:-1]:
+            prev = stage.forward(x, prev)
+        head, args = model.decode_head[-1], (prev,)
+    if hasattr(head, 'head_features'):
+        return head.head_features(x, *args), sample
+    captured = {}
+    handle = head.conv_seg.register_forward_pre_hook(lambda m, inp: captured.setdefault('f', inp[0]))
+    try:
+        head.forward(x, *args)   # in eval mode dropout is the identity, so this is F
+    finally:
+        handle.remove()
+    return captured['f'], sample

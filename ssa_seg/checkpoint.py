@@ -1,0 +1,119 @@
+"""Reading and writing checkpoints, always with ``torch.load(..., weights_only=True)``.
+
+A checkpoint is data, never code. Accepted layouts:
+* this project's and mmsegmentation's: ``{'state_dict': ..., 'meta': ...}``;
+* reference SSA-Seg checkpoints (mmsegmentation 0.x): the same, keys possibly prefixed
+  ``module.`` (saved from DataParallel); the head keys are already ours (see models/ssa_head);
+* mmengine Runner checkpoints (with optimizer and message hub): see :func:`allow_runner_checkpoints`;
+* a bare state dict.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import zipfile
+from collections import OrderedDict
+from typing import Any, Dict, Mapping, Tuple
+
+import torch
+from torch import nn
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint file is unreadable or does not fit the model."""
+
+
+def allow_runner_checkpoints() -> None:
+    """Allow-list exactly the non-tensor types mmengine 0.10.7 Runner checkpoints hold.
+
+    Since torch 2.6 ``torch.load`` defaults to ``weights_only=True``, and mmengine cannot read
+    back what its own Runner wrote (``--resume``, ``load_from``): the message hub stores
+    ``HistoryBuffer`` objects holding numpy arrays. Rather than ever loading with
+    ``weights_only=False``, these few types are declared safe, once, here.
+    """
+    import numpy as np
+    from mmengine.logging.history_buffer import HistoryBuffer
+
+    dtypes = {type(np.dtype(t)) for t in ('float64', 'float32', 'int64', 'int32', 'bool')}
+    torch.serialization.add_safe_globals([
+        HistoryBuffer,
+        np.ndarray,
+        np.dtype,
+        *dtypes,
+        np._core.multiarray._reconstruct,
+        np._core.multiarray.scalar,
+    ])
+
+
+def read_checkpoint(path: str | os.PathLike) -> Dict[str, Any]:
+    """Load a checkpoint file as a dict, with a clear error for anything else."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise CheckpointError(f'checkpoint not found: {path}')
+    try:
+        obj = torch.load(path, map_location='cpu', weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise CheckpointError(
+            f'{path} holds objects that are not plain weights, so it is refused '
+            f'(loaded with weights_only=True): {str(err).splitlines()[0]}') from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as err:
+        raise CheckpointError(f'{path} is not a PyTorch checkpoint '
+                              f'({type(err).__name__}: {str(err).splitlines()[0] if str(err) else "empty"})'
+                              ) from None
+    if not isinstance(obj, Mapping):
+        raise CheckpointError(f'{path} is not a checkpoint: it holds a {type(obj).__name__}, '
+                              'not a dict of weights')
+    return dict(obj)
+
+
+def state_dict_of(checkpoint: Mapping[str, Any]) -> Tuple['OrderedDict[str, torch.Tensor]', dict]:
+    """(state dict without any ``module.`` prefix, meta dict) of a loaded checkpoint."""
+    if 'state_dict' in checkpoint:
+        state = checkpoint['state_dict']
+    elif 'model' in checkpoint and isinstance(checkpoint['model'], Mapping):
+        state = checkpoint['model']
+    else:
+        state = checkpoint
+    if not isinstance(state, Mapping) or not all(torch.is_tensor(v) for v in state.values()):
+        raise CheckpointError('checkpoint has no state dict of tensors')
+    out = OrderedDict((k[len('module.'):] if k.startswith('module.') else k, v)
+                      for k, v in state.items())
+    meta = checkpoint.get('meta') or {}
+    return out, dict(meta) if isinstance(meta, Mapping) else {}
+
+
+def _listing(keys, limit: int = 8) -> str:
+    keys = sorted(keys)
+    more = f' ... (+{len(keys) - limit} more)' if len(keys) > limit else ''
+    return ', '.join(keys[:limit]) + more
+
+
+def load_weights(model: nn.Module, path: str | os.PathLike) -> dict:
+    """Load a checkpoint into ``model`` strictly; returns the checkpoint's meta dict.
+
+    Fails with a :class:`CheckpointError` that names missing, unexpected and mis-shaped keys.
+    """
+    state, meta = state_dict_of(read_checkpoint(path))
+    own = model.state_dict()
+    missing = set(own) - set(state)
+    unexpected = set(state) - set(own)
+    wrong_shape = {k for k in set(own) & set(state) if own[k].shape != state[k].shape}
+    if missing or unexpected or wrong_shape:
+        lines = [f'checkpoint {os.fspath(path)} does not fit the model:']
+        if missing:
+            lines.append(f'  missing keys ({len(missing)}): {_listing(missing)}')
+        if unexpected:
+            lines.append(f'  unexpected keys ({len(unexpected)}): {_listing(unexpected)}')
+        if wrong_shape:
+            shapes = [f'{k} {tuple(state[k].shape)} vs model {tuple(own[k].shape)}'
+                      for k in sorted(wrong_shape)[:8]]
+            lines.append(f'  shape mismatches ({len(wrong_shape)}): ' + '; '.join(shapes))
+        raise CheckpointError('\n'.join(lines))
+    model.load_state_dict(state, strict=True)
+    return meta
+
+
+def save_weights(model: nn.Module, path: str | os.PathLike, meta: dict | None = None) -> None:
+    """Write ``{'state_dict': ..., 'meta': ...}`` (weights only, loadable with weights_only)."""
+    state = OrderedDict((k, v.detach().cpu().contiguous()) for k, v in model.state_dict().items())
+    torch.save({'state_dict': state, 'meta': dict(meta or {})}, os.fspath(path))

@@ -1,0 +1,379 @@
+"""The SSA-Seg pixel classifier in pure PyTorch (imports torch only).
+
+It replaces the fixed-prototype 1x1 classifier at the end of a segmentation head
+(``logits = conv_seg(dropout(F))``) with one whose class prototypes adapt to each image:
+
+* inference path (SSA_METHOD.md section 2): coarse mask -> spatial prototypes (SPPA) and
+  semantic prototypes (SEPA) -> cosine classification against ``center_proj(Sp + Pp)``;
+* training path (section 3): an online teacher that builds the same prototypes from the
+  ground truth, and the eight loss terms of the reference recipe (:func:`ssa_losses`).
+
+Shapes: B batch, C channels, K classes, H x W feature resolution, N = H * W.
+Parameter names are those of released SSA-Seg checkpoints (section 4).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+IGNORE_INDEX = 255
+EPS = 1e-12
+
+# Weights of the reference recipe; keys are the names the losses are logged under.
+LOSS_WEIGHTS: Dict[str, float] = {
+    'loss_ce': 1.0,          # reference: MainLoss
+    'loss_pre_self': 1.0,    # PreSelfLoss: CE of the coarse mask
+    'loss_pre': 1.0,         # PreLoss: CE of the teacher logits
+    'loss_dice_pred': 1.0,   # dice_pred
+    'loss_dice_gt': 1.0,     # dice_gt
+    'loss_kl': 1.0,          # KLLoss: response-domain distillation
+    'loss_dis': 10.0,        # disLoss: semantic-domain distillation
+    'loss_pos_dis': 0.4,     # pos_disLoss: spatial-domain distillation
+}
+
+
+def _mlp(channels: int) -> nn.Sequential:
+    """``Linear(2C, C/2, no bias) -> ReLU -> Linear(C/2, C)``: fuses two K x C prototype sets."""
+    return nn.Sequential(
+        nn.Linear(2 * channels, channels // 2, bias=False),
+        nn.ReLU(inplace=True),
+        nn.Linear(channels // 2, channels),
+    )
+
+
+@dataclass
+class SSAOutputs:
+    """What the inference path computes for a batch.
+
+    coarse: B x K x H x W coarse mask M (the vanilla classifier's logits).
+    pos_feat: B x C x H x W spatial features Pf.
+    sem_protos: B x K x C adapted semantic prototypes Sp.
+    pos_protos: B x K x C spatial prototypes Pp.
+    centers: B x K x C final class centers ``center_proj(Sp + Pp)``.
+    logits: B x K x H x W, ``temperature * cos(F + Pf, centers)``.
+    """
+    coarse: Tensor
+    pos_feat: Tensor
+    sem_protos: Tensor
+    pos_protos: Tensor
+    centers: Tensor
+    logits: Tensor
+
+
+@dataclass
+class TeacherOutputs:
+    """The ground-truth teacher (training only).
+
+    sem_protos: K x C semantic prototypes S_hat (shared by the batch).
+    pos_protos: B x K x C spatial prototypes P_hat.
+    centers: B x K x C ``gt_center_proj(S_hat + P_hat)``.
+    logits: B x K x H x W.
+    """
+    sem_protos: Tensor
+    pos_protos: Tensor
+    centers: Tensor
+    logits: Tensor
+
+
+def cosine_logits(feat: Tensor, centers: Tensor, temperature: float) -> Tensor:
+    """``temperature * cos`` between every pixel and every center.
+
+    feat: B x C x H x W, centers: B x K x C -> B x K x H x W.
+    Normalising the K centers and dividing by the pixel norms afterwards avoids
+    materialising a normalised copy of the (much larger) feature map.
+    """
+    b, c, h, w = feat.shape
+    centers = F.normalize(centers, dim=-1, eps=EPS)
+    flat = feat.reshape(b, c, h * w)
+    pixel_norm = torch.linalg.vector_norm(flat, dim=1, keepdim=True).clamp_min(EPS)
+    logits = torch.bmm(centers, flat).div_(pixel_norm).mul_(temperature)
+    return logits.reshape(b, -1, h, w)
+
+
+def relation_matrix(protos: Tensor, temperature: float = 15.0, detach_right: bool = True) -> Tensor:
+    """Inter-class relation ``R = row-softmax(temperature * cos(X_i, X_j))``.
+
+    protos: ... x K x C -> ... x K x K. As in the reference, the right-hand operand is
+    detached, so gradients flow through the row prototype only.
+    """
+    x = F.normalize(protos, dim=-1, eps=EPS)
+    right = x.detach() if detach_right else x
+    return torch.softmax(temperature * x @ right.transpose(-1, -2), dim=-1)
+
+
+def resize_label(label: Tensor, size: Tuple[int, int]) -> Tensor:
+    """Nearest-neighbour resize of a B x h x w label map to B x H x W (long)."""
+    if tuple(label.shape[-2:]) == tuple(size):
+        return label.long()
+    return F.interpolate(label[:, None].float(), size=size, mode='nearest')[:, 0].long()
+
+
+def spatial_centers(coarse: Tensor, pos_feat: Tensor) -> Tensor:
+    """SPPA step: where each class sits. ``softmax_HW(M) @ Pf^T``.
+
+    coarse: B x K x H x W, pos_feat: B x C x H x W -> B x K x C.
+    """
+    b, k = coarse.shape[:2]
+    attn = torch.softmax(coarse.reshape(b, k, -1), dim=2)
+    return attn @ pos_feat.reshape(b, pos_feat.shape[1], -1).transpose(1, 2)
+
+
+def semantic_centers(coarse: Tensor, feat: Tensor) -> Tensor:
+    """SEPA step: soft per-class mean of the image's features.
+
+    ``(A @ F^T) / (sum_HW A + 1e-12)`` with ``A = softmax_K(M)``.
+    coarse: B x K x H x W, feat: B x C x H x W -> B x K x C.
+    """
+    b, k = coarse.shape[:2]
+    attn = torch.softmax(coarse.reshape(b, k, -1), dim=1)
+    sums = attn @ feat.reshape(b, feat.shape[1], -1).transpose(1, 2)
+    return sums / (attn.sum(dim=2, keepdim=True) + EPS)
+
+
+class SSAClassifier(nn.Module):
+    """Semantic and spatial adaptive pixel classifier.
+
+    Args:
+        in_channels: C, channels of the head feature F.
+        num_classes: K.
+        dropout_ratio: dropout before the coarse 1x1 classifier, as in mmseg heads.
+        temperature: scale of the cosine logits (15 in the reference).
+    """
+
+    def __init__(self, in_channels: int, num_classes: int, dropout_ratio: float = 0.1,
+                 temperature: float = 15.0):
+        super().__init__()
+        c, k = in_channels, num_classes
+        self.in_channels, self.num_classes, self.temperature = c, k, temperature
+        self.dropout = nn.Dropout2d(dropout_ratio) if dropout_ratio > 0 else nn.Identity()
+        self.conv_seg = nn.Conv2d(c, k, kernel_size=1)              # S and the coarse mask
+        self.get_feat_pos = nn.Conv2d(c, c, 3, padding=1, groups=c)  # Pf = DWConv3x3(F)
+        self.center_pos = nn.Embedding(k, c)                         # position basis P
+        self.center_content_proj = _mlp(c)                           # MLP_sem
+        self.center_pos_proj = _mlp(c)                               # MLP_pos
+        self.center_proj = nn.Linear(c, c, bias=False)
+        # Teacher twins: trained, but unused at inference.
+        self.gt_center_content_proj = _mlp(c)
+        self.gt_center_pos_proj = _mlp(c)
+        self.gt_center_proj = nn.Linear(c, c, bias=False)
+        nn.init.normal_(self.conv_seg.weight, 0, 0.01)
+        nn.init.zeros_(self.conv_seg.bias)
+
+    @property
+    def fixed_prototypes(self) -> Tensor:
+        """S: K x C, the vanilla classifier's weight rows."""
+        return self.conv_seg.weight[:, :, 0, 0]
+
+    @property
+    def position_basis(self) -> Tensor:
+        """P: K x C, the learned prototype position basis."""
+        return self.center_pos.weight
+
+    def spatial_features(self, feat: Tensor) -> Tensor:
+        """Pf = DWConv3x3(F), B x C x H x W (computed channels-last: ~10x faster on CPU)."""
+        if feat.device.type == 'cpu':
+            out = self.get_feat_pos(feat.contiguous(memory_format=torch.channels_last))
+            return out.contiguous()
+        return self.get_feat_pos(feat)
+
+    @staticmethod
+    def _fuse(mlp: nn.Sequential, first: Tensor, second: Tensor) -> Tensor:
+        """``mlp(concat[first, second])`` for B x K x C and (B x) K x C operands.
+
+        The first linear layer is applied to each half separately, so a batch-independent
+        K x C operand is projected once instead of being expanded B times.
+        """
+        c = first.shape[-1]
+        w = mlp[0].weight
+        hidden = first @ w[:, :c].t() + second @ w[:, c:].t()
+        return mlp[2](mlp[1](hidden))
+
+    def adapt(self, feat: Tensor) -> SSAOutputs:
+        """Inference path (section 2). feat: B x C x H x W pre-dropout head feature."""
+        b = feat.shape[0]
+        coarse = self.conv_seg(self.dropout(feat))                  # B x K x H x W
+        pos_feat = self.spatial_features(feat)                       # B x C x H x W
+        pos_protos = self._fuse(self.center_pos_proj, self.position_basis.expand(b, -1, -1),
+                                spatial_centers(coarse, pos_feat))
+        sem_protos = self._fuse(self.center_content_proj, semantic_centers(coarse, feat),
+                                self.fixed_prototypes)
+        centers = self.center_proj(sem_protos + pos_protos)
+        logits = cosine_logits(feat + pos_feat, centers, self.temperature)
+        return SSAOutputs(coarse, pos_feat, sem_protos, pos_protos, centers, logits)
+
+    def forward(self, feat: Tensor) -> Tensor:
+        """B x C x H x W feature -> B x K x H x W logits (section 2)."""
+        return self.adapt(feat).logits
+
+    def teacher(self, feat: Tensor, pos_feat: Tensor, label: Tensor) -> TeacherOutputs:
+        """Ground-truth teacher (section 3).
+
+        feat, pos_feat: B x C x H x W; label: B x H x W long at feature resolution, 255 = ignore.
+        """
+        b = feat.shape[0]
+        fixed, basis = self.fixed_prototypes, self.position_basis
+        gt_sem, gt_pos = ground_truth_centers(feat, pos_feat, label, fixed, basis)
+        sem_protos = self._fuse(self.gt_center_content_proj, gt_sem, fixed)
+        pos_protos = self._fuse(self.gt_center_pos_proj, basis.expand(b, -1, -1), gt_pos)
+        centers = self.gt_center_proj(sem_protos + pos_protos)
+        logits = cosine_logits(feat + pos_feat, centers, self.temperature)
+        return TeacherOutputs(sem_protos, pos_protos, centers, logits)
+
+    def forward_train(self, feat: Tensor, label: Tensor) -> Tuple[SSAOutputs, TeacherOutputs]:
+        """Student and teacher for a batch; label: B x h x w at any resolution."""
+        student = self.adapt(feat)
+        teacher = self.teacher(feat, student.pos_feat, resize_label(label, feat.shape[-2:]))
+        return student, teacher
+
+
+def ground_truth_centers(feat: Tensor, pos_feat: Tensor, label: Tensor, fixed: Tensor,
+                         basis: Tensor) -> Tuple[Tensor, Tensor]:
+    """The teacher's class centers from the label (section 3).
+
+    feat, pos_feat: B x C x H x W; label: B x H x W (255 = ignore); fixed (S), basis (P): K x C.
+    Returns (semantic K x C: class means of F over the whole batch, S[k] for absent classes;
+    spatial B x K x C: per-image class means of Pf, P[k] where class k is absent from the image).
+    """
+    b, c = feat.shape[:2]
+    onehot = class_masks(label, fixed.shape[0]).flatten(2)                 # B x K x N
+    counts = onehot.sum(dim=2, keepdim=True)                               # B x K x 1
+    sums = (onehot @ feat.reshape(b, c, -1).transpose(1, 2)).sum(dim=0)    # K x C
+    total = counts.sum(dim=0)
+    gt_sem = torch.where(total > 0, sums / total.clamp_min(1), fixed.detach())
+    pos_sums = onehot @ pos_feat.reshape(b, c, -1).transpose(1, 2)        # B x K x C
+    gt_pos = torch.where(counts > 0, pos_sums / counts.clamp_min(1),
+                         basis.detach().expand(b, -1, -1))
+    return gt_sem, gt_pos
+
+
+def class_masks(label: Tensor, num_classes: int) -> Tensor:
+    """B x H x W label (255 = ignore) -> B x K x H x W float one-hot (ignore -> all zero)."""
+    valid = label != IGNORE_INDEX
+    safe = torch.where(valid, label, torch.zeros_like(label))
+    onehot = F.one_hot(safe, num_classes).permute(0, 3, 1, 2).to(torch.float32)
+    return onehot * valid[:, None]
+
+
+# --------------------------------------------------------------------------- losses
+
+def _upsample(logits: Tensor, size, align_corners: bool = False) -> Tensor:
+    if tuple(logits.shape[-2:]) == tuple(size):
+        return logits
+    return F.interpolate(logits, size=size, mode='bilinear', align_corners=align_corners)
+
+
+def dice_loss(logits: Tensor, label: Tensor) -> Tensor:
+    """Dice of sigmoid(logit channel) vs each present class's binary mask.
+
+    logits: B x K x H x W at the label's resolution; label: B x H x W. Per image and per
+    class present in that image, ``1 - (2 |p t| + 1) / (|p| + |t| + 1)``, summed and divided
+    by the number of (image, class) masks. Ignore pixels take no part.
+    """
+    target = class_masks(label, logits.shape[1])
+    valid = (label != IGNORE_INDEX)[:, None].to(logits.dtype)
+    prob = torch.sigmoid(logits) * valid
+    inter = (prob * target).flatten(2).sum(-1)
+    denom = prob.flatten(2).sum(-1) + target.flatten(2).sum(-1)
+    present = target.flatten(2).sum(-1) > 0                          # B x K
+    dice = 1 - (2 * inter + 1) / (denom + 1)
+    return (dice * present).sum() / present.sum().clamp_min(1)
+
+
+def boundary_mask(label: Tensor) -> Tensor:
+    """Pixels on or next to an edge of the label map (edges dilated 3x3). B x H x W bool."""
+    lab = label[:, None].float()
+    hi = F.max_pool2d(lab, 3, stride=1, padding=1)
+    lo = -F.max_pool2d(-lab, 3, stride=1, padding=1)
+    edges = (hi != lo).float()
+    return F.max_pool2d(edges, 3, stride=1, padding=1)[:, 0] > 0
+
+
+def response_distillation_loss(student_logits: Tensor, teacher_logits: Tensor,
+                               label: Tensor) -> Tensor:
+    """KLLoss: entropy-weighted soft CE, balanced per class and boundary/interior.
+
+    All at feature resolution: logits B x K x H x W, label B x H x W. The target is
+    ``0.5 softmax(teacher) + 0.5 onehot(y)``; each pixel is weighted by the entropy of
+    softmax(teacher). The weighted loss is averaged per class over its boundary pixels and
+    over its interior pixels, the two averages are averaged, then the classes present are.
+    """
+    k = student_logits.shape[1]
+    with torch.no_grad():
+        t_prob = torch.softmax(teacher_logits, dim=1)
+        entropy = -(t_prob * torch.log(t_prob.clamp_min(EPS))).sum(dim=1)      # B x H x W
+        target = 0.5 * t_prob + 0.5 * class_masks(label, k)
+    per_pixel = -(target * F.log_softmax(student_logits, dim=1)).sum(dim=1) * entropy
+    valid = label != IGNORE_INDEX
+    # Bucket b = 2 * class + is_boundary: two averages per class without a Python loop.
+    bucket = (label.clamp_max(k - 1) * 2 + boundary_mask(label).long())[valid]
+    values = per_pixel[valid]
+    sums = torch.zeros(2 * k, device=values.device, dtype=values.dtype).index_add_(0, bucket, values)
+    counts = torch.bincount(bucket, minlength=2 * k).to(values.dtype).reshape(k, 2)
+    means = (sums.reshape(k, 2) / counts.clamp_min(1))
+    halves = (counts > 0).to(values.dtype)
+    per_class = (means * halves).sum(1) / halves.sum(1).clamp_min(1)
+    present = halves.sum(1) > 0
+    if not present.any():
+        return student_logits.sum() * 0
+    return per_class[present].mean()
+
+
+def semantic_distillation_loss(sem_protos: Tensor, teacher_sem_protos: Tensor,
+                               temperature: float = 15.0) -> Tensor:
+    """disLoss: sum over j != i of relu(R(Sp) - R(S_hat)), mean over batch and rows i.
+
+    sem_protos: B x K x C (student Sp); teacher_sem_protos: K x C (S_hat, detached here).
+    """
+    r_student = relation_matrix(sem_protos, temperature)
+    r_teacher = relation_matrix(teacher_sem_protos.detach(), temperature)
+    diff = torch.relu(r_student - r_teacher)
+    off_diag = 1 - torch.eye(diff.shape[-1], device=diff.device, dtype=diff.dtype)
+    return (diff * off_diag).sum(-1).mean()
+
+
+def spatial_distillation_loss(pos_protos: Tensor, teacher_pos_protos: Tensor) -> Tensor:
+    """pos_disLoss: soft CE over channels, ``-sum_c softmax(P_hat)_c log_softmax(Pp)_c``.
+
+    Both B x K x C; mean over batch and classes; teacher detached.
+    """
+    target = torch.softmax(teacher_pos_protos.detach(), dim=-1)
+    return -(target * F.log_softmax(pos_protos, dim=-1)).sum(-1).mean()
+
+
+def ssa_losses(student: SSAOutputs, teacher: TeacherOutputs, label: Tensor,
+               temperature: float = 15.0, align_corners: bool = False,
+               weights: Optional[Dict[str, float]] = None) -> Dict[str, Tensor]:
+    """All eight loss terms of the recipe, each weighted and under its own name.
+
+    label: B x h x w long (255 = ignore) at image resolution. Logits are upsampled
+    bilinearly to the label for the CE and dice terms; the distillation terms work at
+    feature resolution. ``loss_ce`` is the plain CE of the student; an mmseg head replaces
+    it with its own ``loss_decode``.
+    """
+    weights = {**LOSS_WEIGHTS, **(weights or {})}
+    size = label.shape[-2:]
+    label = label.long()
+    student_up = _upsample(student.logits, size, align_corners)
+    teacher_up = _upsample(teacher.logits, size, align_corners)
+    coarse_up = _upsample(student.coarse, size, align_corners)
+    small = resize_label(label, student.logits.shape[-2:])
+    num_valid = (label != IGNORE_INDEX).sum().clamp_min(1)
+
+    def ce(logits: Tensor) -> Tensor:  # mean over valid pixels; 0 (not NaN) if none
+        return F.cross_entropy(logits, label, ignore_index=IGNORE_INDEX, reduction='sum') / num_valid
+
+    terms = {
+        'loss_ce': ce(student_up),
+        'loss_pre_self': ce(coarse_up),
+        'loss_pre': ce(teacher_up),
+        'loss_dice_pred': dice_loss(student_up, label),
+        'loss_dice_gt': dice_loss(teacher_up, label),
+        'loss_kl': response_distillation_loss(student.logits, teacher.logits, small),
+        'loss_dis': semantic_distillation_loss(student.sem_protos, teacher.sem_protos, temperature),
+        'loss_pos_dis': spatial_distillation_loss(student.pos_protos, teacher.pos_protos),
+    }
+    return {name: value * weights[name] for name, value in terms.items()}

@@ -1,0 +1,75 @@
+"""One mechanism that gives any mmsegmentation decode head its SSA-Seg form.
+
+``ssa_head(UPerHead)`` returns a subclass whose last step, ``cls_seg``, is the
+:class:`~ssa_seg.classifier.SSAClassifier` instead of the 1x1 conv. The head body is
+untouched. The classifier's sub-modules are registered directly on the head, so the
+parameter names are exactly those of released SSA-Seg checkpoints
+(``decode_head.conv_seg.weight``, ``decode_head.center_pos.weight``, ...): no conversion.
+
+Training (``loss``) runs the student and the ground-truth teacher and returns all eight
+loss terms; ``predict`` and ``forward`` (the segmentor's ``tensor`` mode) run the inference
+path only, so the teacher costs nothing at test time.
+"""
+from __future__ import annotations
+
+from typing import Dict, Type
+
+from torch import Tensor
+
+from ..classifier import SSAClassifier, ssa_losses
+
+
+def ssa_head(base: Type, name: str | None = None) -> Type:
+    """Return the SSA-Seg form of the decode-head class ``base``.
+
+    ``base`` must be an mmseg ``BaseDecodeHead`` subclass whose forward ends in
+    ``self.cls_seg(feat)``. Extra config key: ``temperature`` (default 15).
+    """
+
+    class SSAHead(base):
+        def __init__(self, *args, temperature: float = 15.0, **kwargs):
+            super().__init__(*args, **kwargs)
+            if self.out_channels != self.num_classes:
+                raise ValueError(f'{type(self).__name__} needs out_channels == num_classes '
+                                 f'(got {self.out_channels} vs {self.num_classes}); the SSA '
+                                 'classifier has one prototype per class.')
+            classifier = SSAClassifier(self.channels, self.num_classes,
+                                       dropout_ratio=self.dropout_ratio, temperature=temperature)
+            # Adopt the classifier's modules as the head's own (replacing conv_seg and
+            # dropout) so state-dict keys match the reference; keep the classifier itself
+            # out of the module tree so nothing is registered twice.
+            for child_name, child in classifier.named_children():
+                setattr(self, child_name, child)
+            self.__dict__['ssa_classifier'] = classifier
+            self._return_features = False
+
+        def cls_seg(self, feat: Tensor) -> Tensor:
+            if self._return_features:
+                return feat
+            return self.ssa_classifier(feat)
+
+        def head_features(self, inputs, *args) -> Tensor:
+            """The head's feature F (B x C x H x W), i.e. everything before ``cls_seg``."""
+            self._return_features = True
+            try:
+                return super().forward(inputs, *args)
+            finally:
+                self._return_features = False
+
+        def loss(self, inputs, *args) -> Dict[str, Tensor]:
+            # Plain heads: (batch_data_samples, train_cfg); cascade heads put prev_output first.
+            *head_args, batch_data_samples, _train_cfg = args
+            feat = self.head_features(inputs, *head_args)
+            label = self._stack_batch_gt(batch_data_samples)[:, 0].long()
+            student, teacher = self.ssa_classifier.forward_train(feat, label)
+            terms = ssa_losses(student, teacher, label, self.ssa_classifier.temperature,
+                               align_corners=self.align_corners)
+            # The main term is the head's own loss_decode (whatever it is configured to be).
+            del terms['loss_ce']
+            losses = self.loss_by_feat(student.logits, batch_data_samples)
+            losses.update(terms)
+            return losses
+
+    SSAHead.__name__ = SSAHead.__qualname__ = name or f'{base.__name__}_ssa'
+    SSAHead.__doc__ = f'{base.__name__} with the SSA-Seg classifier (see ssa_seg.models.ssa_head).'
+    return SSAHead
