@@ -9,7 +9,7 @@ PY="${PYTHON:-python3.11}"
 command -v "$PY" >/dev/null 2>&1 || PY=python3
 
 stamp="$VENV/.setup-stamp"
-want="$(cat requirements.txt scripts/setup.sh | sha256sum | cut -d' ' -f1)"
+want="$(cat requirements.txt scripts/setup.sh pyproject.toml | sha256sum | cut -d' ' -f1)"
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   echo "[setup] $VENV is up to date"
   exit 0
@@ -26,5 +26,7 @@ if ! "$VENV/bin/python" -c "import mmcv.ops" >/dev/null 2>&1; then
 fi
 echo "[setup] the rest of requirements.txt"
 pip_install -r requirements.txt
+echo "[setup] the project itself (editable)"
+pip_install --no-deps --no-build-isolation -e .
 echo "$want" > "$stamp"
 echo "[setup] done: $VENV"

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import zipfile
 from collections import OrderedDict
 from typing import Any, Dict, Mapping, Tuple
 
@@ -56,7 +55,7 @@ def read_checkpoint(path: str | os.PathLike) -> Dict[str, Any]:
         raise CheckpointError(
             f'{path} holds objects that are not plain weights, so it is refused '
             f'(loaded with weights_only=True): {str(err).splitlines()[0]}') from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as err:
+    except Exception as err:  # noqa: BLE001  (on garbage the unpickler raises anything)
         raise CheckpointError(f'{path} is not a PyTorch checkpoint '
                               f'({type(err).__name__}: {str(err).splitlines()[0] if str(err) else "empty"})'
                               ) from None

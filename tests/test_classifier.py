@@ -10,6 +10,7 @@ from ssa_seg.classifier import (LOSS_WEIGHTS, SSAClassifier, boundary_mask, cosi
                                 response_distillation_loss, semantic_centers,
                                 semantic_distillation_loss, spatial_centers,
                                 spatial_distillation_loss, ssa_losses)
+from ssa_seg.stepwise import stepwise_adapt
 
 torch.manual_seed(0)
 
@@ -76,33 +77,12 @@ def test_fuse_equals_mlp_on_concat_in_reference_order():
     assert torch.allclose(clf._fuse(clf.center_content_proj, first, second), expected, atol=1e-6)
 
 
-def naive_adapt(clf, feat):
-    """Section 2 step by step, straight from the text (eval mode)."""
-    b, c, h, w = feat.shape
-    k = clf.num_classes
-    s = clf.conv_seg.weight[:, :, 0, 0]
-    m = F.conv2d(feat, clf.conv_seg.weight, clf.conv_seg.bias).reshape(b, k, h * w)
-    pf = F.conv2d(feat, clf.get_feat_pos.weight, clf.get_feat_pos.bias, padding=1, groups=c)
-    pf_flat, f_flat = pf.reshape(b, c, h * w), feat.reshape(b, c, h * w)
-    a_pos = torch.softmax(m, dim=2)
-    pos_center = torch.einsum('bkn,bcn->bkc', a_pos, pf_flat)
-    p = clf.center_pos.weight[None].expand(b, k, c)
-    pp = clf.center_pos_proj(torch.cat([p, pos_center], dim=-1))
-    a_sem = torch.softmax(m, dim=1)
-    sem_center = torch.einsum('bkn,bcn->bkc', a_sem, f_flat) / (a_sem.sum(-1, keepdim=True) + 1e-12)
-    sp = clf.center_content_proj(torch.cat([sem_center, s[None].expand(b, k, c)], dim=-1))
-    center = clf.center_proj(sp + pp)
-    x = F.normalize((feat + pf).reshape(b, c, h * w), dim=1)
-    logits = 15 * torch.einsum('bkc,bcn->bkn', F.normalize(center, dim=-1), x)
-    return sp, pp, logits.reshape(b, k, h, w)
-
-
 def test_adapt_matches_step_by_step_and_batches_independently():
     clf = SSAClassifier(16, 5).eval()
     feat = torch.randn(3, 16, 7, 9)
     with torch.no_grad():
         out = clf.adapt(feat)
-        sp, pp, logits = naive_adapt(clf, feat)
+        sp, pp, logits = stepwise_adapt(clf, feat)
         single = torch.cat([clf(feat[i:i + 1]) for i in range(3)])
     assert (out.logits - logits).abs().max() <= 1e-5
     assert (out.sem_protos - sp).abs().max() <= 1e-5

@@ -171,8 +171,8 @@ def _person(sc: _Scene, x: float, y_base: float, height: float) -> None:
     rng = sc.rng
     h = height
     head_r = 0.085 * h
-    shirt = sc.part_id(PERSON, sc.color('clothes', jitter=22.0))
-    legs = sc.part_id(PERSON, sc.color('trousers', jitter=18.0))
+    shirt = sc.part_id(PERSON, sc.color('clothes', jitter=15.0))
+    legs = sc.part_id(PERSON, sc.color('trousers', jitter=12.0))
     skin = sc.part_id(PERSON, sc.color('skin', jitter=10.0))
     half_w = 0.13 * h * rng.uniform(0.85, 1.15)
     leg_w = 0.07 * h
@@ -197,7 +197,7 @@ def _car(sc: _Scene, x: float, y_base: float, height: float) -> None:
     rng = sc.rng
     h = height
     w = h * rng.uniform(1.3, 2.8)              # rear view .. side view
-    body = sc.part_id(CAR, sc.color('carpaint', jitter=25.0))
+    body = sc.part_id(CAR, sc.color('carpaint', jitter=18.0))
     glass = sc.part_id(CAR, sc.color('opening', shade=0.7, jitter=6.0))
     tyre = sc.part_id(CAR, sc.color('tyre', jitter=5.0))
     wheel_r = 0.17 * h
@@ -354,12 +354,12 @@ def _outdoor(sc: _Scene) -> dict:
         h = min((y - horizon) * cam * rng.uniform(2.5, 4.5) + 0.08, 0.7)
         things.append((y, _tree, rng.uniform(0.0, 1.0), h))
     for _ in range(int(rng.integers(0, 5))):
-        y = horizon + rng.uniform(0.06, 0.95) * (1 - horizon)
+        y = horizon + (0.05 + 0.85 * rng.random() ** 2) * (1 - horizon)   # mostly far away
         h = (y - horizon) * cam * 0.85 * rng.uniform(0.9, 1.1)
         lo, hi = road_span(y)
         things.append((y, _car, rng.uniform(lo, hi) if hi > lo else vx, h))
-    for _ in range(int(rng.integers(1, 6))):
-        y = horizon + rng.uniform(0.06, 0.95) * (1 - horizon)
+    for _ in range(int(rng.integers(1, 7))):
+        y = horizon + (0.05 + 0.85 * rng.random() ** 2) * (1 - horizon)
         h = (y - horizon) * cam * rng.uniform(0.85, 1.15)
         things.append((y, _person, rng.uniform(0.03, 0.97), h))
     things.sort(key=lambda t: t[0])
@@ -457,12 +457,12 @@ def _indoor(sc: _Scene) -> dict:
     # People and plants stand on the floor; height scales with distance below the VP.
     things = []
     for _ in range(int(rng.integers(0, 4))):
-        y = rng.uniform(y1 + 0.02, 0.99)
+        y = y1 + (0.02 + 0.75 * rng.random() ** 2) * (1 - y1)
         h = 0.62 * wall_h * (y - vp[1]) / (y1 - vp[1]) * rng.uniform(0.9, 1.1)
         lo, hi = floor_edge_x(y, bl), floor_edge_x(y, br)
         things.append((y, _person, rng.uniform(max(lo, 0.03), min(hi, 0.97)), h))
     for _ in range(int(rng.integers(0, 3))):
-        y = rng.uniform(y1 + 0.01, 0.99)
+        y = y1 + (0.02 + 0.9 * rng.random() ** 2) * (1 - y1)
         h = 0.35 * wall_h * (y - vp[1]) / (y1 - vp[1]) * rng.uniform(0.7, 1.3)
         lo, hi = floor_edge_x(y, bl), floor_edge_x(y, br)
         things.append((y, _plant, rng.uniform(max(lo, 0.03), min(hi, 0.97)), h))
@@ -629,7 +629,3 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 1
     print(f'wrote {args.num_train} train + {args.num_val} val images to {out}')
     return 0
-
-
-if __name__ == '__main__':
-    sys.exit(main())
