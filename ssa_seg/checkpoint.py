@@ -23,15 +23,23 @@ class CheckpointError(RuntimeError):
 
 
 def allow_runner_checkpoints() -> None:
-    """Allow-list exactly the non-tensor types mmengine 0.10.7 Runner checkpoints hold.
+    """Allow-list exactly the non-tensor content of mmengine 0.10.7 Runner checkpoints.
 
     Since torch 2.6 ``torch.load`` defaults to ``weights_only=True``, and mmengine cannot read
     back what its own Runner wrote (``--resume``, ``load_from``): the message hub stores
-    ``HistoryBuffer`` objects holding numpy arrays. Rather than ever loading with
-    ``weights_only=False``, these few types are declared safe, once, here.
+    ``HistoryBuffer`` objects holding numpy arrays, and pickles their statistics methods as
+    ``getattr(HistoryBuffer, 'mean')``. Rather than ever loading with ``weights_only=False``,
+    these types are declared safe, once, here; ``getattr`` is mapped to a function that only
+    returns those registered methods, because a free ``getattr`` would reach anything.
     """
     import numpy as np
     from mmengine.logging.history_buffer import HistoryBuffer
+
+    def history_buffer_method(owner, name):
+        allowed = {'min', 'max', 'current', 'mean', *HistoryBuffer._statistics_methods}
+        if owner is HistoryBuffer and name in allowed:
+            return getattr(owner, name)
+        raise pickle.UnpicklingError(f'refused getattr({owner!r}, {name!r}) in a checkpoint')
 
     dtypes = {type(np.dtype(t)) for t in ('float64', 'float32', 'int64', 'int32', 'bool')}
     torch.serialization.add_safe_globals([
@@ -41,6 +49,8 @@ def allow_runner_checkpoints() -> None:
         *dtypes,
         np._core.multiarray._reconstruct,
         np._core.multiarray.scalar,
+        (history_buffer_method, '__builtin__.getattr'),
+        (history_buffer_method, 'builtins.getattr'),
     ])
 
 

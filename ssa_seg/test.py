@@ -278,7 +278,11 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict:
     try:
         model = init_model(cfg, args.checkpoint, device=device)
         results = evaluate(model, cfg, max_images=args.max_images, progress=True)
-    except (CheckpointError, FileNotFoundError, ValueError) as err:
+    except FileNotFoundError as err:
+        where = err.filename or err
+        raise SystemExit(f'error: not found: {where} (check --data-root, or the config\'s '
+                         'data_root and data_prefix)') from None
+    except (CheckpointError, ValueError) as err:
         raise SystemExit(f'error: {err}') from None
 
     rank = torch.distributed.get_rank() if torch.distributed.is_initialized() else 0

@@ -264,3 +264,16 @@ def test_pure_classifier_imports_torch_only():
     out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert 'torch.Size([1, 3, 4, 4])' in out.stdout
+
+
+class SneakyGetattr:
+    def __reduce__(self):
+        from mmengine.logging.history_buffer import HistoryBuffer
+        return (getattr, (HistoryBuffer, '__init__'))
+
+
+def test_runner_checkpoint_allow_list_keeps_getattr_restricted(tmp_path):
+    path = tmp_path / 'sneaky.pth'
+    torch.save({'state_dict': {}, 'meta': {'x': SneakyGetattr()}}, path)
+    with pytest.raises(CheckpointError, match='refused'):
+        init_model(tiny_config('SegformerHead'), path)

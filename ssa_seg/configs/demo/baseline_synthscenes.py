@@ -1,5 +1,5 @@
 # Demo baseline: a small MiT + SegFormer head with the vanilla 1x1 classifier, on SynthScenes.
-# Reproduce: python -m ssa_seg.synthscenes --out data/synthscenes --seed 0 --num-train 2000 --num-val 200
+# Reproduce: python -m ssa_seg.synthscenes --out data/synthscenes --seed 0 --num-train 2000 --num-val 200 --size 256
 #            python -m ssa_seg.train ssa_seg/configs/demo/baseline_synthscenes.py
 default_scope = 'mmseg'
 custom_imports = dict(imports=['ssa_seg'], allow_failed_imports=False)
@@ -35,8 +35,9 @@ model = dict(
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations'),
-    dict(type='RandomResize', scale=(256, 256), ratio_range=(0.5, 1.0), keep_ratio=True),
-    dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
+    # Whole scenes at half resolution (128 x 128), mildly rescaled: the layout stays visible.
+    dict(type='RandomResize', scale=(128, 128), ratio_range=(0.75, 1.25), keep_ratio=True),
+    dict(type='RandomCrop', crop_size=crop_size),
     dict(type='RandomFlip', prob=0.5),
     dict(type='PackSegInputs'),
 ]
@@ -72,14 +73,14 @@ param_scheduler = [
     dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0, end=100),
     dict(type='PolyLR', eta_min=0.0, power=1.0, begin=100, end=max_iters, by_epoch=False),
 ]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=500)
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=750)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=500, max_keep_ckpts=1),
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=750, max_keep_ckpts=1),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'))
 vis_backends = [dict(type='LocalVisBackend')]

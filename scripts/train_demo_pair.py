@@ -1,0 +1,106 @@
+"""Train the shipped demo pair and write checkpoints/manifest.yaml.
+
+    .venv/bin/python scripts/train_demo_pair.py [--iters 1500] [--data-root data/synthscenes]
+
+1. generates SynthScenes (seed 0, 2000 train / 200 val, 256 x 256) if it is not there;
+2. trains the baseline and the SSA-Seg config with ``python -m ssa_seg.train``, same
+   schedule, data and seed (the configs differ only by the head type);
+3. stores each final model as a weights-only checkpoint under checkpoints/, evaluates it
+   on the whole val set and on a fixed subset (the first SUBSET_IMAGES val images, which
+   a test re-checks), and writes the manifest.
+"""
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+MODELS = {  # name -> config
+    'synthscenes_baseline': 'ssa_seg/configs/demo/baseline_synthscenes.py',
+    'synthscenes_ssa': 'ssa_seg/configs/demo/ssa_synthscenes.py',
+}
+PAIR = dict(name='synthscenes-demo', baseline='synthscenes_baseline', ssa='synthscenes_ssa')
+SUBSET_IMAGES = 40
+GENERATE = ['-m', 'ssa_seg.synthscenes', '--seed', '0', '--num-train', '2000', '--num-val', '200',
+            '--size', '256']
+
+
+def run(args, log):
+    print('+', ' '.join(args), flush=True)
+    with open(log, 'w') as fh:
+        subprocess.run(args, check=True, stdout=fh, stderr=subprocess.STDOUT, cwd=ROOT)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--iters', type=int, default=None, help='override max_iters')
+    parser.add_argument('--data-root', default='data/synthscenes')
+    parser.add_argument('--work-root', default='work_dirs/demo')
+    parser.add_argument('--only', choices=list(MODELS), help='train one model only')
+    args = parser.parse_args()
+
+    from ssa_seg.apis import init_model
+    from ssa_seg.checkpoint import save_weights
+    from ssa_seg.test import evaluate
+
+    data_root = ROOT / args.data_root
+    if not (data_root / 'img_dir' / 'val').is_dir():
+        run([sys.executable, *GENERATE, '--out', str(data_root), '--no-progress'],
+            ROOT / 'work_dirs' / 'generate.log')
+    manifest_path = ROOT / 'checkpoints' / 'manifest.yaml'
+    old = yaml.safe_load(manifest_path.read_text()) if manifest_path.exists() else {}
+    entries = {m['name']: m for m in (old or {}).get('models', [])}
+    os.makedirs(ROOT / 'checkpoints', exist_ok=True)
+
+    for name, config in MODELS.items():
+        if args.only and name != args.only:
+            continue
+        work_dir = ROOT / args.work_root / name
+        options = [f'data_root={args.data_root}',
+                   f'train_dataloader.dataset.data_root={args.data_root}',
+                   f'val_dataloader.dataset.data_root={args.data_root}',
+                   f'test_dataloader.dataset.data_root={args.data_root}']
+        if args.iters:
+            options.append(f'train_cfg.max_iters={args.iters}')
+        command = ['python', '-m', 'ssa_seg.train', config, '--work-dir', os.path.relpath(work_dir, ROOT)]
+        t0 = time.time()
+        os.makedirs(work_dir, exist_ok=True)
+        run([sys.executable, *command[1:], '--cfg-options', *options], work_dir / 'train.log')
+        minutes = (time.time() - t0) / 60
+        last = (work_dir / 'last_checkpoint').read_text().strip()
+        model = init_model(config, last)
+        checkpoint = f'checkpoints/{name}.pth'
+        save_weights(model, ROOT / checkpoint, meta=dict(dataset_meta=model.dataset_meta,
+                                                         config=config))
+        model = init_model(config, ROOT / checkpoint)
+        full = evaluate(model, data_root=str(data_root))
+        subset = evaluate(model, data_root=str(data_root), max_images=SUBSET_IMAGES)
+        print(f'{name}: val mIoU {full["mIoU"]:.2f}, subset {subset["mIoU"]:.2f}, '
+              f'{minutes:.1f} min', flush=True)
+        entries[name] = dict(
+            name=name, config=config, checkpoint=checkpoint,
+            classes=list(model.dataset_meta['classes']),
+            palette=[list(map(int, p)) for p in model.dataset_meta['palette']],
+            val_mIoU=round(full['mIoU'], 2),
+            val_per_class_IoU={k: round(float(v), 2) for k, v in full['per_class'].items()},
+            subset_mIoU=round(subset['mIoU'], 2), subset_images=SUBSET_IMAGES,
+            data=' '.join(['python', *GENERATE, '--out', args.data_root]),
+            train_command=' '.join(command + ['--cfg-options', *options]),
+            train_minutes=round(minutes, 1),
+        )
+    manifest = dict(models=[entries[n] for n in MODELS if n in entries], pairs=[PAIR])
+    manifest_path.write_text(
+        '# The model zoo read by the app and the analysis tools (see ssa_seg/zoo.py).\n'
+        '# Written by scripts/train_demo_pair.py; paths are relative to the repo root.\n'
+        + yaml.safe_dump(manifest, sort_keys=False, width=100))
+    print(f'wrote {manifest_path}')
+
+
+if __name__ == '__main__':
+    main()

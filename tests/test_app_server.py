@@ -1,0 +1,319 @@
+"""The app as a server: ``python -m app`` in a subprocess, driven through ``gradio_client``.
+
+Uses a random-weight pair built from the demo configs, so it needs no shipped checkpoint;
+every answer is checked against ``analysis.compare`` run in this process on the same weights.
+"""
+from __future__ import annotations
+
+import threading
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from analysis import compare
+from test_app_inputs import (BASELINE_CONFIG, REPO, SSA_CONFIG, AppServer, scene, tiny_pair,
+                             write_inputs)
+
+pytestmark = pytest.mark.slow
+gradio_client = pytest.importorskip('gradio_client')
+from gradio_client import Client, handle_file  # noqa: E402
+from gradio_client.exceptions import AppError  # noqa: E402
+
+MAX_RSS = 2 * 1024 ** 3
+
+
+@pytest.fixture(scope='module')
+def workdir(tmp_path_factory):
+    return tmp_path_factory.mktemp('app_server')
+
+
+@pytest.fixture(scope='module')
+def pair_args(workdir):
+    return tiny_pair(workdir / 'ckpt')
+
+
+@pytest.fixture(scope='module')
+def server(workdir, pair_args):
+    with AppServer(pair_args, workdir / 'server.log') as srv:
+        yield srv
+        assert srv.alive(), srv.log()
+
+
+@pytest.fixture(scope='module')
+def client(server):
+    return Client(server.url, verbose=False)
+
+
+@pytest.fixture(scope='module')
+def inputs(workdir):
+    return write_inputs(workdir / 'inputs')
+
+
+@pytest.fixture(scope='module')
+def local_models(workdir, pair_args):
+    """The server's two models, loaded the same way in this process."""
+    from ssa_seg.apis import init_model
+
+    return (init_model(str(BASELINE_CONFIG), pair_args[2]),
+            init_model(str(SSA_CONFIG), pair_args[5]))
+
+
+def expected(models, path, label=None):
+    """What the server should answer, computed with the library."""
+    baseline, ssa = models
+    image = compare.load_image(path)
+    classes = list(baseline.dataset_meta['classes'])
+    lab = None if label is None else compare.load_label(label, image.size, len(classes))
+    pair = compare.segment_pair(baseline, ssa, image)
+    stats = compare.comparison_statistics(image, pair, classes, lab, pair_name='tiny',
+                                          model_names=dict(baseline='tiny_baseline',
+                                                           ssa='tiny_ssa'))
+    palette = compare.palette_array(baseline.dataset_meta['palette'], len(classes))[:len(classes)]
+    overlays = [compare.overlay(image.work, seg.work_mask, palette.tolist(), 0.5, len(classes))
+                for _, seg in pair]
+    return stats, overlays
+
+
+def without_times(stats):
+    stats = {**stats, 'models': {r: {k: v for k, v in m.items() if k != 'inference_seconds'}
+                                 for r, m in stats['models'].items()}}
+    return stats
+
+
+def read_rgb(path):
+    return np.asarray(Image.open(path).convert('RGB'))
+
+
+# --------------------------------------------------------------------------- /compare
+
+def test_compare_endpoint_matches_the_library(client, inputs, local_models):
+    base_path, ssa_path, disagreement_path, stats = client.predict(
+        handle_file(str(inputs['rgb'])), api_name='/compare')
+    want_stats, want_overlays = expected(local_models, inputs['rgb'])
+    assert without_times(stats) == without_times(want_stats)
+    assert np.array_equal(read_rgb(base_path), want_overlays[0])
+    assert np.array_equal(read_rgb(ssa_path), want_overlays[1])
+    assert read_rgb(disagreement_path).shape == (64, 96, 3)
+    for role in ('baseline', 'ssa'):
+        assert 0 < stats['models'][role]['inference_seconds'] < 60
+
+
+def test_compare_endpoint_api_is_documented(client):
+    info = client.view_api(return_format='dict', print_info=False)
+    endpoint = info['named_endpoints']['/compare']
+    assert [p['parameter_name'] for p in endpoint['parameters']] == ['image', 'label', 'pair',
+                                                                   'opacity']
+    assert [r['label'] for r in endpoint['returns']] == ['baseline_overlay', 'ssa_overlay',
+                                                         'disagreement', 'statistics']
+
+
+def test_label_adds_iou(client, inputs, local_models):
+    *_, stats = client.predict(handle_file(str(inputs['rgb'])), handle_file(str(inputs['label'])),
+                               api_name='/compare')
+    want, _ = expected(local_models, inputs['rgb'], inputs['label'])
+    assert stats['evaluation'] is not None
+    assert without_times(stats) == without_times(want)
+
+
+@pytest.mark.parametrize('name, size, mode', [
+    ('rgba', (96, 64), 'RGBA'), ('gray', (96, 64), 'L'), ('palette', (96, 64), 'P'),
+    ('gray16', (96, 64), 'I;16'), ('exif', (64, 96), 'RGB'), ('large', (2400, 1500), 'RGB'),
+])
+def test_awkward_images_are_handled(client, inputs, name, size, mode):
+    base_path, ssa_path, _, stats = client.predict(handle_file(str(inputs[name])),
+                                                   api_name='/compare')
+    assert (stats['image']['width'], stats['image']['height']) == size
+    assert stats['image']['source_mode'].startswith(mode)
+    processed = (stats['image']['processed_height'], stats['image']['processed_width'])
+    assert max(processed) <= 1024
+    assert read_rgb(base_path).shape[:2] == processed == read_rgb(ssa_path).shape[:2]
+    assert sum(stats['models']['ssa']['pixel_share'].values()) == pytest.approx(1, abs=1e-5)
+
+
+@pytest.mark.parametrize('name, words', [
+    ('bomb', 'decompression bomb'), ('bomb_limit', 'megapixels'),
+    ('not_image', 'not a readable image'), ('truncated', 'truncated'), ('empty', 'empty'),
+])
+def test_unusable_images_give_a_clear_error(client, server, inputs, name, words):
+    with pytest.raises(AppError, match=words):
+        client.predict(handle_file(str(inputs[name])), api_name='/compare')
+    assert server.alive()
+
+
+@pytest.mark.parametrize('name, words', [
+    ('label_wrong_size', 'must have the image'), ('label_bad_values', '42'),
+    ('not_image', 'not a readable'),
+])
+def test_bad_labels_give_a_clear_error(client, inputs, name, words):
+    with pytest.raises(AppError, match=words):
+        client.predict(handle_file(str(inputs['rgb'])), handle_file(str(inputs[name])),
+                       api_name='/compare')
+
+
+def test_unknown_pair_is_an_error(client, inputs):
+    with pytest.raises(AppError, match='not in the list of choices'):
+        client.predict(handle_file(str(inputs['rgb'])), pair='no-such-pair',
+                       api_name='/compare')
+
+
+def test_server_still_serves_after_errors(client, inputs, local_models):
+    for name in ('bomb', 'not_image', 'empty'):
+        with pytest.raises(AppError):
+            client.predict(handle_file(str(inputs[name])), api_name='/compare')
+    *_, stats = client.predict(handle_file(str(inputs['gray'])), api_name='/compare')
+    want, _ = expected(local_models, inputs['gray'])
+    assert without_times(stats) == without_times(want)
+
+
+def test_eight_concurrent_clients_get_correct_results(server, workdir, local_models):
+    folder = workdir / 'concurrent'
+    folder.mkdir(exist_ok=True)
+    paths = []
+    for i in range(8):
+        paths.append(folder / f'scene_{i}.png')
+        Image.fromarray(scene(512, 512, seed=10 + i)).save(paths[-1])
+    wants = [without_times(expected(local_models, p)[0]) for p in paths]
+    results, errors = [None] * 8, []
+    peak_rss = [server.rss_bytes()]
+    stop = threading.Event()
+
+    def watch_memory():
+        while not stop.is_set():
+            peak_rss.append(server.rss_bytes())
+            stop.wait(0.2)
+
+    def run(i):
+        try:
+            results[i] = Client(server.url, verbose=False).predict(
+                handle_file(str(paths[i])), api_name='/compare')
+        except Exception as err:  # reported below with the others
+            errors.append((i, repr(err)))
+
+    watcher = threading.Thread(target=watch_memory)
+    watcher.start()
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    stop.set()
+    watcher.join()
+    assert not errors, errors
+    for i, result in enumerate(results):
+        assert result is not None
+        assert without_times(result[3]) == wants[i], f'client {i} got another image\'s answer'
+        assert read_rgb(result[0]).shape == (512, 512, 3)
+    assert max(peak_rss) < MAX_RSS, f'server RSS peaked at {max(peak_rss) / 2**20:.0f} MiB'
+
+
+# --------------------------------------------------------------------------- security
+
+def http_get(url):
+    try:
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read()
+
+
+@pytest.mark.parametrize('path', [
+    'file=/etc/passwd',
+    'gradio_api/file=/etc/passwd',
+    'gradio_api/file=%2Fetc%2Fpasswd',
+    'gradio_api/file=../../../../../../etc/passwd',
+    'gradio_api/file=..%2F..%2F..%2F..%2F..%2F..%2Fetc%2Fpasswd',
+    'gradio_api/file=/tmp/gradio/../../etc/passwd',
+    'gradio_api/file=app/examples/../../requirements.txt',
+    f'gradio_api/file={REPO}/app/ui.py',
+    f'gradio_api/file={REPO}/app/examples/../../requirements.txt',
+    'gradio_api/file=requirements.txt',
+    'gradio_api/file=http://example.com/image.png',
+    'gradio_api/file=http%3A%2F%2F127.0.0.1%2F',
+    'gradio_api/file=//etc/passwd',
+    'gradio_api/proxy=http://127.0.0.1/',
+    'static/../../../../etc/passwd',
+    'assets/..%2F..%2F..%2F..%2Fetc%2Fpasswd',
+])
+def test_no_file_outside_the_allowed_folders_is_served(server, path):
+    # urllib would normalise "..": send the path exactly as written
+    status, body = raw_get(server.port, '/' + path)
+    assert status in (400, 403, 404), (status, body[:200])
+    assert b'root:' not in body
+    assert b'torch==' not in body and b'import gradio' not in body
+
+
+def raw_get(port, path):
+    import http.client
+
+    conn = http.client.HTTPConnection('127.0.0.1', port, timeout=10)
+    try:
+        conn.putrequest('GET', path, skip_accept_encoding=True)
+        conn.endheaders()
+        resp = conn.getresponse()
+        return resp.status, resp.read()
+    finally:
+        conn.close()
+
+
+def test_example_files_are_served(server):
+    images = sorted((REPO / 'app' / 'examples' / 'images').glob('*.png'))
+    if not images:
+        pytest.skip('no shipped examples in app/examples/images')
+    status, body = raw_get(server.port, f'/gradio_api/file={images[0]}')
+    assert status == 200 and body[:8] == b'\x89PNG\r\n\x1a\n'
+
+
+def test_uploads_above_the_limit_are_refused(server, workdir):
+    import http.client
+    import uuid
+
+    boundary = uuid.uuid4().hex
+    payload = b'\0' * (21 * 1024 * 1024)             # the limit is 20 MB
+    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="files"; '
+            f'filename="big.png"\r\nContent-Type: image/png\r\n\r\n').encode() + payload + \
+        f'\r\n--{boundary}--\r\n'.encode()
+    conn = http.client.HTTPConnection('127.0.0.1', server.port, timeout=60)
+    try:
+        conn.request('POST', '/gradio_api/upload', body=body,
+                     headers={'Content-Type': f'multipart/form-data; boundary={boundary}'})
+        resp = conn.getresponse()
+        assert resp.status == 413, (resp.status, resp.read()[:200])
+    finally:
+        conn.close()
+
+
+def test_paths_that_were_not_uploaded_are_refused(server):
+    import json
+
+    import http.client
+
+    payload = json.dumps({'data': [{'path': '/etc/passwd', 'meta': {'_type': 'gradio.FileData'}},
+                                   None, 'tiny', 0.5]})
+    conn = http.client.HTTPConnection('127.0.0.1', server.port, timeout=30)
+    conn.request('POST', '/gradio_api/call/compare', body=payload,
+                 headers={'Content-Type': 'application/json'})
+    event_id = json.loads(conn.getresponse().read())['event_id']
+    conn.close()
+    status, body = raw_get(server.port, f'/gradio_api/call/compare/{event_id}')
+    assert b'event: error' in body and b'root:' not in body
+
+
+def test_remote_urls_are_not_fetched(client):
+    with pytest.raises(AppError, match='does not fetch URLs'):
+        client.predict({'path': 'http://127.0.0.1:9/x.png', 'url': 'http://127.0.0.1:9/x.png',
+                        'meta': {'_type': 'gradio.FileData'}}, api_name='/compare')
+
+
+def test_command_line_errors_are_clear(workdir):
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, '-m', 'app', '--baseline', 'missing.py', 'x.pth',
+                             '--ssa', 'missing.py', 'y.pth', '--port', '1'],
+                            cwd=str(REPO), capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert '--baseline: config not found: missing.py' in result.stderr
