@@ -33,6 +33,7 @@ GENERATE = ['-m', 'ssa_seg.synthscenes', '--seed', '0', '--num-train', '2000', '
 
 def run(args, log):
     print('+', ' '.join(args), flush=True)
+    os.makedirs(os.path.dirname(log), exist_ok=True)
     with open(log, 'w') as fh:
         subprocess.run(args, check=True, stdout=fh, stderr=subprocess.STDOUT, cwd=ROOT)
 
