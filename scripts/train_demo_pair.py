@@ -8,6 +8,12 @@
 3. stores each final model as a weights-only checkpoint under checkpoints/, evaluates it
    on the whole val set and on a fixed subset (the first SUBSET_IMAGES val images, which
    a test re-checks), and writes the manifest.
+
+The shipped pair was trained by two runs at once, one per core:
+    export OMP_NUM_THREADS=1
+    python scripts/train_demo_pair.py --only synthscenes_baseline &
+    python scripts/train_demo_pair.py --only synthscenes_ssa
+(with more threads than free cores, OpenMP's barriers made training 4-7x slower here).
 """
 import argparse
 import os
@@ -44,6 +50,8 @@ def main():
     parser.add_argument('--data-root', default='data/synthscenes')
     parser.add_argument('--work-root', default='work_dirs/demo')
     parser.add_argument('--only', choices=list(MODELS), help='train one model only')
+    parser.add_argument('--skip-train', action='store_true',
+                        help='only export, evaluate and record an already trained work dir')
     args = parser.parse_args()
 
     from ssa_seg.apis import init_model
@@ -55,9 +63,8 @@ def main():
         run([sys.executable, *GENERATE, '--out', str(data_root), '--no-progress'],
             ROOT / 'work_dirs' / 'generate.log')
     manifest_path = ROOT / 'checkpoints' / 'manifest.yaml'
-    old = yaml.safe_load(manifest_path.read_text()) if manifest_path.exists() else {}
-    entries = {m['name']: m for m in (old or {}).get('models', [])}
     os.makedirs(ROOT / 'checkpoints', exist_ok=True)
+    entries = {}
 
     for name, config in MODELS.items():
         if args.only and name != args.only:
@@ -71,10 +78,15 @@ def main():
             options.append(f'train_cfg.max_iters={args.iters}')
         command = ['python', '-m', 'ssa_seg.train', config, '--work-dir', os.path.relpath(work_dir, ROOT)]
         t0 = time.time()
-        os.makedirs(work_dir, exist_ok=True)
-        run([sys.executable, *command[1:], '--cfg-options', *options], work_dir / 'train.log')
-        minutes = (time.time() - t0) / 60
+        if not args.skip_train:
+            os.makedirs(work_dir, exist_ok=True)
+            run([sys.executable, *command[1:], '--cfg-options', *options], work_dir / 'train.log')
         last = (work_dir / 'last_checkpoint').read_text().strip()
+        minutes = (time.time() - t0) / 60
+        if args.skip_train:   # from the Runner's own start time-stamp to the last checkpoint
+            started = sorted(p for p in work_dir.iterdir() if p.is_dir() and p.name[:2] == '20')[-1]
+            start = time.mktime(time.strptime(started.name, '%Y%m%d_%H%M%S'))
+            minutes = (os.path.getmtime(last) - start) / 60
         model = init_model(config, last)
         checkpoint = f'checkpoints/{name}.pth'
         save_weights(model, ROOT / checkpoint, meta=dict(dataset_meta=model.dataset_meta,
@@ -94,12 +106,16 @@ def main():
             data=' '.join(['python', *GENERATE, '--out', args.data_root]),
             train_command=' '.join(command + ['--cfg-options', *options]),
             train_minutes=round(minutes, 1),
+            train_threads=int(os.environ.get('OMP_NUM_THREADS', 0)) or None,
         )
+    # Re-read just before writing: the two models may be trained by two processes at once.
+    old = yaml.safe_load(manifest_path.read_text()) if manifest_path.exists() else {}
+    entries = {**{m['name']: m for m in (old or {}).get('models', [])}, **entries}
     manifest = dict(models=[entries[n] for n in MODELS if n in entries], pairs=[PAIR])
     manifest_path.write_text(
         '# The model zoo read by the app and the analysis tools (see ssa_seg/zoo.py).\n'
         '# Written by scripts/train_demo_pair.py; paths are relative to the repo root.\n'
-        + yaml.safe_dump(manifest, sort_keys=False, width=100))
+        + yaml.safe_dump(manifest, sort_keys=False, width=100, default_flow_style=None))
     print(f'wrote {manifest_path}')
 
 
