@@ -172,7 +172,7 @@ def label_to_feature_grid(label: np.ndarray, feature_size: Tuple[int, int], num_
     feature map. Values outside 0..K-1 become 255.
     """
     from ssa_seg.classifier import resize_label
-    lab = torch.from_numpy(np.ascontiguousarray(label)).long()
+    lab = torch.from_numpy(np.array(label, dtype=np.int64, copy=True))
     if reduce_zero_label:
         lab = torch.where(lab == 0, torch.full_like(lab, IGNORE_INDEX), lab - 1)
         lab = torch.where(lab == IGNORE_INDEX - 1, torch.full_like(lab, IGNORE_INDEX), lab)

@@ -30,6 +30,7 @@ class RelationData:
     temperature: float
     image_name: str = ''
     model_name: str = ''
+    scale: str = 'log'      # colour scale both renderers use: 'log' (floor 1e-4) or 'linear'
 
 
 def relation(protos: torch.Tensor, temperature: float = 15.0) -> np.ndarray:
@@ -77,17 +78,27 @@ def cluster_order(protos: np.ndarray) -> np.ndarray:
     return leaves_list(optimal_leaf_ordering(tree, dist))
 
 
+SCALES = ('log', 'linear')
+LOG_FLOOR = 1e-4
+
+
 def relation_data(extraction, classes: ClassSelection = 'present', order: str = 'cluster',
-                  temperature: Optional[float] = None) -> RelationData:
+                  temperature: Optional[float] = None, scale: str = 'log') -> RelationData:
     """R of the fixed prototypes S, the adapted Sp (SSA-Seg) and the teacher's S_hat (label
     given), restricted to ``classes`` (see :func:`select_classes`).
 
     order: 'cluster' (hierarchical-clustering leaf order of S, shared by every matrix so
     they can be compared cell by cell) or 'index' (class-id order).
     temperature: defaults to the model's (15).
+    scale: colour scale of the figures. 'log' (default) because at temperature 15 the
+    diagonal takes nearly all of each row: on a linear scale every matrix looks like the
+    identity, on a log scale (values below 1e-4 clipped) the off-diagonal structure that
+    the distillation acts on is visible.
     """
     if order not in ('cluster', 'index'):
         raise ValueError(f"order must be 'cluster' or 'index', got {order!r}")
+    if scale not in SCALES:
+        raise ValueError(f'scale must be one of {SCALES}, got {scale!r}')
     t = 15.0 if temperature is None else float(temperature)
     ids, selection = select_classes(extraction, classes)
     full = {'fixed S': relation(extraction.fixed_protos, t)}
@@ -102,4 +113,4 @@ def relation_data(extraction, classes: ClassSelection = 'present', order: str = 
     return RelationData(matrices=mats, classes=[int(i) for i in ids],
                         class_names=[extraction.class_names[i] for i in ids], order=order,
                         selection=selection, temperature=t, image_name=extraction.image_name,
-                        model_name=extraction.model_name)
+                        model_name=extraction.model_name, scale=scale)

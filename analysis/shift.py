@@ -18,7 +18,7 @@ features with known answers.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import List, Optional, Sequence
 
 import torch
@@ -46,7 +46,6 @@ class ShiftData:
     source: str = 'prediction'            # 'label' or 'prediction'
     model_name: str = ''
     image_name: str = ''
-    extra: dict = field(default_factory=dict)
 
     def to_json_dict(self) -> dict:
         return {

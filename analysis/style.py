@@ -30,6 +30,7 @@ PAPER_RC = {
     'pdf.fonttype': 42,          # embed TrueType: text stays text (editable, searchable)
     'ps.fonttype': 42,
     'svg.fonttype': 'none',      # SVG text as <text>, not paths
+    'svg.hashsalt': 'ssa-seg-studio',   # stable element ids: same data, same SVG bytes
     'font.size': FONT_SIZE,
     'axes.titlesize': FONT_SIZE + 1,
     'axes.labelsize': FONT_SIZE,

@@ -21,7 +21,11 @@ from ssa_seg.stepwise import stepwise_adapt
 
 
 def timed(fns, repeats, warmup=3):
-    """Median seconds per call of each function, runs interleaved so drift hits all alike."""
+    """Best (minimum) seconds per call of each function.
+
+    Runs are interleaved so drift hits all alike, and the minimum is the least disturbed by
+    other work on a shared 2-core machine (the median is printed too).
+    """
     for _ in range(warmup):
         for fn in fns.values():
             fn()
@@ -31,7 +35,9 @@ def timed(fns, repeats, warmup=3):
             t0 = time.perf_counter()
             fn()
             samples[name].append(time.perf_counter() - t0)
-    return {name: statistics.median(s) for name, s in samples.items()}
+    for name, s in samples.items():
+        print(f'    ({name}: median {statistics.median(s) * 1e3:.2f} ms over {repeats})')
+    return {name: min(s) for name, s in samples.items()}
 
 
 @torch.no_grad()

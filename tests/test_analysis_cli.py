@@ -1,0 +1,192 @@
+"""End to end: ``python -m analysis`` on tiny random models saved to disk (and the demo pair)."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from tiny_models import tiny_config
+
+REPO = Path(__file__).resolve().parent.parent
+CLASSES = [f'thing{i}' for i in range(6)]
+
+
+@pytest.fixture(scope='module')
+def saved_models(tmp_path_factory):
+    """Config files and checkpoints of a tiny SSA-Seg model and its vanilla baseline."""
+    from mmengine.config import Config
+    from ssa_seg.apis import init_model
+    from ssa_seg.checkpoint import save_weights
+    root = tmp_path_factory.mktemp('models')
+    out = {}
+    meta = {'dataset_meta': {'classes': CLASSES,
+                             'palette': [[40 * i, 255 - 40 * i, 128] for i in range(6)]}}
+    for role, ssa in (('ssa', True), ('base', False)):
+        cfg = tiny_config('SegformerHead', ssa=ssa, num_classes=len(CLASSES))
+        cfg_path = root / f'{role}.py'
+        Config(cfg).dump(str(cfg_path))
+        torch.manual_seed(1)
+        model = init_model(str(cfg_path))
+        ckpt = root / f'{role}.pth'
+        save_weights(model, ckpt, meta)
+        out[role] = (str(cfg_path), str(ckpt))
+    return out
+
+
+@pytest.fixture(scope='module')
+def images(tmp_path_factory):
+    root = tmp_path_factory.mktemp('images')
+    (root / 'img').mkdir()
+    (root / 'lab').mkdir()
+    rng = np.random.default_rng(0)
+    for name in ('a', 'b'):
+        Image.fromarray(rng.integers(0, 256, (40, 56, 3), dtype=np.uint8)).save(root / 'img' / f'{name}.png')
+        lab = np.zeros((40, 56), np.uint8)
+        lab[:, 20:] = 2
+        lab[30:] = 4
+        Image.fromarray(lab).save(root / 'lab' / f'{name}.png')
+    (root / 'img' / 'notes.txt').write_text('not an image, skipped by suffix')
+    return root
+
+
+def _models(saved_models, baseline=True):
+    args = ['--config', saved_models['ssa'][0], '--checkpoint', saved_models['ssa'][1]]
+    if baseline:
+        args += ['--baseline-config', saved_models['base'][0],
+                 '--baseline-checkpoint', saved_models['base'][1]]
+    return args
+
+
+def _run(argv):
+    from analysis.cli import main
+    return main(argv)
+
+
+def test_cli_single_image_figures(saved_models, images, tmp_path, capsys):
+    img, lab = str(images / 'img' / 'a.png'), str(images / 'lab' / 'a.png')
+    assert _run(['tsne', *_models(saved_models), '--image', img, '--label', lab,
+                 '--class', 'thing2', '--max-points', '150', '--out', str(tmp_path / 't.pdf')]) == 0
+    assert (tmp_path / 't.pdf').read_bytes().startswith(b'%PDF')
+    assert _run(['relations', *_models(saved_models, False), '--image', img, '--label', lab,
+                 '--classes', 'all', '--out', str(tmp_path / 'r.svg')]) == 0
+    import xml.etree.ElementTree as ET
+    ET.parse(tmp_path / 'r.svg')
+    assert _run(['shift', *_models(saved_models, False), '--image', img, '--label', lab,
+                 '--out', str(tmp_path / 's.png'), '--json', str(tmp_path / 's.json')]) == 0
+    with Image.open(tmp_path / 's.png') as im:
+        assert im.format == 'PNG'
+    data = json.loads((tmp_path / 's.json').read_text())
+    assert [c['name'] for c in data['classes']] == ['thing0', 'thing2', 'thing4']
+    for c in data['classes']:
+        assert {'name', 'cos_fixed', 'cos_adapted', 'cos_center', 'num_pixels'} <= set(c)
+        assert isinstance(c['num_pixels'], int) and c['num_pixels'] > 0
+    assert data['source'] == 'label'
+    assert _run(['tsne', *_models(saved_models), '--image', img, '--max-points', '100',
+                 '--domains', 'semantic,spatial,classifier', '--iterations', '50,60',
+                 '--out', str(tmp_path / 't.html')]) == 0
+    assert 'Plotly.newPlot' in (tmp_path / 't.html').read_text()
+    printed = capsys.readouterr().out.split()
+    assert str(tmp_path / 's.json') in printed
+
+
+def test_cli_same_seed_same_file(saved_models, images, tmp_path):
+    img = str(images / 'img' / 'b.png')
+    for name in ('x', 'y'):
+        _run(['tsne', *_models(saved_models), '--image', img, '--max-points', '80', '--seed', '3',
+              '--out', str(tmp_path / f'{name}.svg')])
+    assert (tmp_path / 'x.svg').read_bytes() == (tmp_path / 'y.svg').read_bytes()
+
+
+def test_cli_batch_mode(saved_models, images, tmp_path, capsys):
+    out = tmp_path / 'figs'
+    assert _run(['all', *_models(saved_models), '--image-dir', str(images / 'img'),
+                 '--label-dir', str(images / 'lab'), '--out-dir', str(out),
+                 '--format', 'pdf,png', '--max-points', '100']) == 0
+    expected = {f'{s}_{k}.{f}' for s in 'ab' for k in ('tsne', 'relations', 'shift')
+                for f in ('pdf', 'png')} | {'a_shift.json', 'b_shift.json'}
+    assert {p.name for p in out.iterdir()} == expected
+    err = capsys.readouterr().err
+    assert 'figures' in err and '2/2' in err            # tqdm progress bar
+    data = json.loads((out / 'a_shift.json').read_text())
+    assert data['source'] == 'label'
+
+
+@pytest.mark.parametrize('case, message', [
+    ('missing_image', 'image not found'),
+    ('not_an_image', 'not an image file'),
+    ('unknown_class', "unknown class 'giraffe'"),
+    ('bad_suffix', 'unsupported format'),
+    ('missing_checkpoint', 'checkpoint not found'),
+    ('checkpoint_without_config', '--checkpoint needs --config'),
+    ('unknown_relation_class', "unknown class 'nope'"),
+    ('no_output', 'give --out'),
+    ('missing_dir', 'image folder not found'),
+    ('bad_domain', 'unknown'),
+])
+def test_cli_clear_errors(saved_models, images, tmp_path, case, message):
+    img = str(images / 'img' / 'a.png')
+    fake = tmp_path / 'fake.png'
+    fake.write_text('hello')
+    models = _models(saved_models, False)
+    argv = {
+        'missing_image': ['tsne', *models, '--image', str(tmp_path / 'nope.png'),
+                          '--out', str(tmp_path / 'o.pdf')],
+        'not_an_image': ['shift', *models, '--image', str(fake), '--out', str(tmp_path / 'o.pdf')],
+        'unknown_class': ['tsne', *models, '--image', img, '--class', 'giraffe',
+                          '--out', str(tmp_path / 'o.pdf')],
+        'bad_suffix': ['tsne', *models, '--image', img, '--out', str(tmp_path / 'o.docx')],
+        'missing_checkpoint': ['tsne', '--config', saved_models['ssa'][0], '--checkpoint',
+                               str(tmp_path / 'x.pth'), '--image', img,
+                               '--out', str(tmp_path / 'o.pdf')],
+        'checkpoint_without_config': ['tsne', '--checkpoint', saved_models['ssa'][1],
+                                      '--image', img, '--out', str(tmp_path / 'o.pdf')],
+        'unknown_relation_class': ['relations', *models, '--image', img, '--classes', 'thing1,nope',
+                                   '--out', str(tmp_path / 'o.pdf')],
+        'no_output': ['relations', *models, '--image', img],
+        'missing_dir': ['all', *models, '--image-dir', str(tmp_path / 'none'),
+                        '--out-dir', str(tmp_path / 'o')],
+        'bad_domain': ['tsne', *models, '--image', img, '--domains', 'semantic,color',
+                       '--out', str(tmp_path / 'o.pdf')],
+    }[case]
+    with pytest.raises(SystemExit) as info:
+        _run(argv)
+    assert message in str(info.value)
+    assert str(info.value).startswith('error:')
+
+
+def test_python_dash_m_entry_point(saved_models, images, tmp_path):
+    out = tmp_path / 'shift.json'
+    proc = subprocess.run(
+        [sys.executable, '-m', 'analysis', 'shift', *_models(saved_models, False),
+         '--image', str(images / 'img' / 'a.png'), '--json', str(out)],
+        cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(out.read_text())['source'] == 'prediction'
+    bad = subprocess.run([sys.executable, '-m', 'analysis', 'shift', *_models(saved_models, False),
+                          '--image', str(tmp_path / 'missing.png'), '--json', str(out)],
+                         cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert bad.returncode != 0 and 'image not found' in bad.stderr
+    assert 'Traceback' not in bad.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (REPO / 'checkpoints' / 'manifest.yaml').is_file(),
+                    reason='demo checkpoints not shipped yet')
+def test_cli_demo_pair_defaults(tmp_path):
+    """No --config: the manifest's default pair, baseline beside SSA-Seg."""
+    examples = REPO / 'app' / 'examples'
+    image = sorted((examples / 'images').glob('*.png'))[0]
+    label = examples / 'labels' / image.name
+    out = tmp_path / 'demo'
+    proc = subprocess.run(
+        [sys.executable, '-m', 'analysis', 'all', '--image', str(image), '--label', str(label),
+         '--out-dir', str(out), '--format', 'pdf,svg'],
+        cwd=REPO, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads((out / f'{image.stem}_shift.json').read_text())
+    assert data['classes'] and data['source'] == 'label'
+    assert (out / f'{image.stem}_tsne.pdf').read_bytes().startswith(b'%PDF')
