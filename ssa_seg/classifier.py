@@ -79,21 +79,27 @@ class TeacherOutputs:
     logits: Tensor
 
 
-def cosine_logits(feat: Tensor, centers: Tensor, temperature: float) -> Tensor:
+def cosine_logits(feat: Tensor, centers: Tensor, temperature: float,
+                  consume_feat: bool = False) -> Tensor:
     """``temperature * cos`` between every pixel and every center.
 
     feat: B x C x H x W, centers: B x K x C -> B x K x H x W.
     Only the K centers are normalised; the pixel norms divide the K x HW product afterwards,
     so no normalised copy of the (much larger) feature map is made. The squared norms are
-    summed by a matmul with a ones row, which is faster on CPU than a strided reduction.
+    summed by a matmul with a ones row, faster on CPU than a strided reduction.
+    ``consume_feat=True`` lets the function square ``feat`` in place once it is no longer
+    needed (a temporary the caller made; inference only): a fresh 16 MB buffer costs page
+    faults that show at this size.
     """
     b, c, h, w = feat.shape
     centers = F.normalize(centers, dim=-1, eps=EPS)
     flat = feat.reshape(b, c, h * w)
-    ones = flat.new_ones(b, 1, c)
-    pixel_norm = torch.bmm(ones, flat.square()).sqrt().clamp_min(EPS)     # B x 1 x HW
-    logits = torch.bmm(centers, flat) * (temperature / pixel_norm)
-    return logits.reshape(b, -1, h, w)
+    products = torch.bmm(centers, flat)                                   # B x K x HW
+    squares = flat.square_() if consume_feat else flat.square()
+    pixel_norm = torch.bmm(flat.new_ones(b, 1, c), squares).sqrt().clamp_min(EPS)
+    if consume_feat:
+        return products.mul_(temperature / pixel_norm).reshape(b, -1, h, w)
+    return (products * (temperature / pixel_norm)).reshape(b, -1, h, w)
 
 
 def relation_matrix(protos: Tensor, temperature: float = 15.0, detach_right: bool = True) -> Tensor:
@@ -201,7 +207,8 @@ class SSAClassifier(nn.Module):
         sem_protos = self._fuse(self.center_content_proj, semantic_centers(coarse, feat),
                                 self.fixed_prototypes)
         centers = self.center_proj(sem_protos + pos_protos)
-        logits = cosine_logits(feat + pos_feat, centers, self.temperature)
+        inference = not (torch.is_grad_enabled() and (feat.requires_grad or centers.requires_grad))
+        logits = cosine_logits(feat + pos_feat, centers, self.temperature, consume_feat=inference)
         return SSAOutputs(coarse, pos_feat, sem_protos, pos_protos, centers, logits)
 
     def forward(self, feat: Tensor) -> Tensor:
