@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from test_app_inputs import REPO, AppServer, tiny_pair, write_inputs
+from app_inputs import REPO, AppServer, tiny_pair, write_inputs
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -56,8 +56,10 @@ def server(tmp_path_factory):
 
 
 def _example_image() -> Path:
+    """A shipped example (the street scene when present: the most classes)."""
     images = sorted((REPO / 'app' / 'examples' / 'images').glob('*.png'))
-    return images[0] if images else None
+    preferred = [p for p in images if p.name == 'synthscenes_val_00002.png']
+    return (preferred or images or [None])[0]
 
 
 def _open(browser, server):
@@ -77,7 +79,7 @@ def _shown(page, elem_id: str) -> bool:
 def test_upload_shows_both_masks(browser, server, tmp_path):
     image = _example_image()
     if image is None:
-        from test_app_inputs import scene
+        from app_inputs import scene
         from PIL import Image
         image = tmp_path / 'scene.png'
         Image.fromarray(scene(256, 256)).save(image)
@@ -94,6 +96,10 @@ def test_upload_shows_both_masks(browser, server, tmp_path):
         assert _shown(page, 'baseline-mask') and _shown(page, 'ssa-mask')
         assert 'ms' in page.locator('#timing').inner_text()
         assert page.locator('#legend .ssa-legend-item').count() >= 1
+        label = REPO / 'app' / 'examples' / 'labels' / image.name
+        if label.is_file():        # the ground truth adds per-class IoU and mIoU
+            page.locator('#label-input input[type=file]').set_input_files(str(label))
+            page.locator('#iou-table').get_by_text('mIoU').wait_for(timeout=TIMEOUT_MS)
         page.wait_for_timeout(1000)        # let the plot finish drawing for the screenshot
         target = SCREENSHOT if os.environ.get('SSA_SAVE_SCREENSHOT') else tmp_path / 'app.png'
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -115,5 +121,29 @@ def test_bad_upload_shows_a_readable_error(browser, server, tmp_path):
         page.locator('#image-input input[type=file]').set_input_files(str(inputs['rgb']))
         page.locator('#ssa-mask img').wait_for(state='visible', timeout=TIMEOUT_MS)
         assert server.alive()
+    finally:
+        page.close()
+
+
+def test_example_with_label_shows_iou_then_a_new_upload_drops_the_label(browser, server, tmp_path):
+    examples = sorted((REPO / 'app' / 'examples' / 'images').glob('*.png'))
+    if not examples:
+        pytest.skip('no shipped examples in app/examples/images')
+    from PIL import Image
+
+    from app_inputs import scene
+
+    page = _open(browser, server)
+    try:
+        page.get_by_text(examples[0].name).first.click()
+        page.locator('#ssa-mask img').wait_for(state='visible', timeout=TIMEOUT_MS)
+        page.locator('#iou-table').get_by_text('mIoU').wait_for(timeout=TIMEOUT_MS)
+        other = tmp_path / 'other_size.png'
+        Image.fromarray(scene(200, 300)).save(other)
+        page.locator('#image-input input[type=file]').set_input_files(str(other))
+        page.get_by_text('Label removed').first.wait_for(timeout=TIMEOUT_MS)
+        page.wait_for_function(
+            "() => document.querySelector('#timing').innerText.includes('ms')",
+            timeout=TIMEOUT_MS)
     finally:
         page.close()

@@ -8,14 +8,12 @@ from __future__ import annotations
 import threading
 import urllib.error
 import urllib.request
-from pathlib import Path
-
 import numpy as np
 import pytest
 from PIL import Image
 
 from analysis import compare
-from test_app_inputs import (BASELINE_CONFIG, REPO, SSA_CONFIG, AppServer, scene, tiny_pair,
+from app_inputs import (BASELINE_CONFIG, REPO, SSA_CONFIG, AppServer, scene, tiny_pair,
                              write_inputs)
 
 pytestmark = pytest.mark.slow
@@ -207,7 +205,51 @@ def test_eight_concurrent_clients_get_correct_results(server, workdir, local_mod
         assert result is not None
         assert without_times(result[3]) == wants[i], f'client {i} got another image\'s answer'
         assert read_rgb(result[0]).shape == (512, 512, 3)
+    print(f'\n[memory] server RSS: {peak_rss[0] / 2**20:.0f} MiB idle, '
+          f'{max(peak_rss) / 2**20:.0f} MiB peak with 8 clients')
     assert max(peak_rss) < MAX_RSS, f'server RSS peaked at {max(peak_rss) / 2**20:.0f} MiB'
+
+
+def test_memory_stays_bounded_with_the_largest_images(server, workdir):
+    """Four clients at once, each with an image just under the 40-megapixel limit."""
+    big = np.zeros((5600, 7000, 4), np.uint8)         # 39.2 MP, flat regions: a small file
+    big[..., 3] = 200
+    big[:2800, :, 0] = 200
+    big[:, 3500:, 1] = 150
+    path = workdir / 'big_rgba.png'
+    Image.fromarray(big, 'RGBA').save(path)
+    del big
+    results, errors, peak_rss = [None] * 4, [], [server.rss_bytes()]
+    stop = threading.Event()
+
+    def watch_memory():
+        while not stop.is_set():
+            peak_rss.append(server.rss_bytes())
+            stop.wait(0.05)
+
+    def run(i):
+        try:
+            results[i] = Client(server.url, verbose=False).predict(handle_file(str(path)),
+                                                                   api_name='/compare')
+        except Exception as err:
+            errors.append(repr(err))
+
+    watcher = threading.Thread(target=watch_memory)
+    watcher.start()
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=600)
+    stop.set()
+    watcher.join()
+    assert not errors, errors
+    for result in results:
+        assert (result[3]['image']['width'], result[3]['image']['height']) == (7000, 5600)
+        assert read_rgb(result[0]).shape == (819, 1024, 3)
+    print(f'\n[memory] 4 x 39 MP: server RSS {peak_rss[0] / 2**20:.0f} MiB idle, '
+          f'{max(peak_rss) / 2**20:.0f} MiB peak, {server.rss_bytes() / 2**20:.0f} MiB after')
+    assert max(peak_rss) < MAX_RSS
 
 
 # --------------------------------------------------------------------------- security

@@ -8,6 +8,7 @@ import os
 
 import numpy as np
 import pytest
+from PIL import Image
 
 os.environ.setdefault('GRADIO_ANALYTICS_ENABLED', 'False')
 gr = pytest.importorskip('gradio')
@@ -15,7 +16,7 @@ gr = pytest.importorskip('gradio')
 from analysis import compare  # noqa: E402
 from app import cli, security, ui  # noqa: E402
 from app.pairs import PairError, PairRegistry, pair_from_paths  # noqa: E402
-from test_app_inputs import BASELINE_CONFIG, REPO, SSA_CONFIG, tiny_pair, write_inputs  # noqa: E402
+from app_inputs import BASELINE_CONFIG, REPO, SSA_CONFIG, tiny_pair, write_inputs  # noqa: E402
 
 
 @pytest.fixture(scope='module')
@@ -67,8 +68,10 @@ def test_command_line_pairs(pair_args, tmp_path):
     manifest = tmp_path / 'manifest.yaml'
     manifest.write_text(
         'models:\n'
-        f'  - {{name: a, config: {BASELINE_CONFIG}, checkpoint: {pair_args[2]}, classes: [], palette: []}}\n'
-        f'  - {{name: b, config: {SSA_CONFIG}, checkpoint: {pair_args[5]}, classes: [], palette: []}}\n'
+        f'  - {{name: a, config: {BASELINE_CONFIG}, checkpoint: {pair_args[2]},\n'
+        '     classes: [], palette: []}\n'
+        f'  - {{name: b, config: {SSA_CONFIG}, checkpoint: {pair_args[5]},\n'
+        '     classes: [], palette: []}\n'
         'pairs:\n  - {name: zoo, baseline: a, ssa: b}\n')
     specs, default = cli.collect_pairs(parser.parse_args(['--manifest', str(manifest)]))
     assert [s.name for s in specs] == ['zoo'] and default is None
@@ -142,11 +145,14 @@ def test_comparison_run_and_api_outputs(registry, inputs):
     json.dumps(run.stats, allow_nan=False)
     assert run.stats['evaluation'] is not None and run.stats['pair'] == 'tiny'
     base, ssa, disagreement, stats = ui.api_compare(registry, str(inputs['rgb']))
-    assert base.shape == ssa.shape == disagreement.shape == (64, 96, 3)
+    pictures = [np.asarray(Image.open(p)) for p in (base, ssa, disagreement)]
+    assert all(p.shape == (64, 96, 3) for p in pictures)
+    assert base.startswith(gr.utils.get_upload_folder())
     assert stats['evaluation'] is None
     expected = compare.overlay(run.image.work, run.segmentation.baseline.work_mask,
                                run.pair.palette, 0.5, run.pair.num_classes)
-    assert np.array_equal(base, expected)
+    assert np.array_equal(pictures[0], expected)
+    assert np.array_equal(pictures[2], run.disagreement())
     state = run.view_state()
     assert state['work'].shape == (64, 96, 3) and state['label'].shape == (64, 96)
     files = run.mask_files()
@@ -182,3 +188,18 @@ def test_analysis_tab_functions(registry, inputs):
     assert len(files) == 9
     heads = {os.path.splitext(f)[1]: open(f, 'rb').read(5) for f in files}
     assert heads['.png'][1:4] == b'PNG' and heads['.pdf'] == b'%PDF-' and heads['.svg'][:1] == b'<'
+
+
+def test_pair_selector_only_with_several_pairs(registry):
+    def pair_dropdown(demo):
+        return [b for b in demo.blocks.values()
+                if isinstance(b, gr.Dropdown) and b.label == 'Model pair'][0]
+
+    single = ui.build_demo(registry)
+    assert pair_dropdown(single).visible is False
+    spec = registry.specs['tiny']
+    two = PairRegistry([spec, type(spec)('tiny copy', spec.baseline, spec.ssa)], default='tiny')
+    dropdown = pair_dropdown(ui.build_demo(two))
+    assert dropdown.visible is True and dropdown.value == 'tiny'
+    assert [c[0] for c in dropdown.choices] == ['tiny', 'tiny copy']
+    assert two.get('tiny copy') is not two.get('tiny')       # each pair loaded on first use

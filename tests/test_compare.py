@@ -11,7 +11,7 @@ from PIL import Image
 
 from analysis import compare
 from analysis.compare import ImageLoadError, LabelError
-from test_app_inputs import NUM_CLASSES, build_tiny_models, scene, write_inputs
+from app_inputs import NUM_CLASSES, build_tiny_models, scene, write_inputs
 
 CLASSES = [f'c{i}' for i in range(NUM_CLASSES)]
 PALETTE = [[10 * i, 255 - 10 * i, (37 * i) % 256] for i in range(NUM_CLASSES)]
@@ -141,7 +141,7 @@ def test_fit_longest_side_and_nearest_upsampling():
 
 def test_label_loads_and_validates(inputs):
     label = compare.load_label(inputs['label'], (64, 96), NUM_CLASSES)
-    assert label.shape == (64, 96) and label.dtype == np.int64
+    assert label.shape == (64, 96) and label.dtype == np.uint8
     assert set(np.unique(label)) == {0, 3, 255}
 
 

@@ -24,6 +24,10 @@ import numpy as np
 from PIL import Image
 
 REPO = Path(__file__).resolve().parent.parent
+# gradio_client sends telemetry from every Client unless this is 'False' (nothing is fetched
+# or sent during the tests)
+os.environ['GRADIO_ANALYTICS_ENABLED'] = 'False'
+os.environ['HF_HUB_DISABLE_TELEMETRY'] = '1'
 BASELINE_CONFIG = REPO / 'ssa_seg' / 'configs' / 'demo' / 'baseline_synthscenes.py'
 SSA_CONFIG = REPO / 'ssa_seg' / 'configs' / 'demo' / 'ssa_synthscenes.py'
 NUM_CLASSES = 10
@@ -151,8 +155,8 @@ class AppServer:
                      '--port', str(self.port)] + list(args)
         self.log_path = log_path
         self.startup_timeout = startup_timeout
-        self.env = dict(os.environ, GRADIO_ANALYTICS_ENABLED='False', PYTHONUNBUFFERED='1',
-                        **(env or {}))
+        self.env = dict(os.environ, GRADIO_ANALYTICS_ENABLED='False',
+                        HF_HUB_DISABLE_TELEMETRY='1', PYTHONUNBUFFERED='1', **(env or {}))
         self.process: Optional[subprocess.Popen] = None
 
     def __enter__(self) -> 'AppServer':
