@@ -24,7 +24,6 @@ from typing import Dict, Optional, Sequence
 
 import numpy as np
 
-LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
 
 
 # ---------------------------------------------------------------------------------------
@@ -224,7 +223,7 @@ def format_table(results: Dict) -> str:
 # Command line
 # ---------------------------------------------------------------------------------------
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
-    from mmengine.config import DictAction
+    from .train import parse_runner_args
 
     parser = argparse.ArgumentParser(
         prog='python -m ssa_seg.test',
@@ -235,16 +234,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         '(overrides data_root of the test and val dataloaders)')
     parser.add_argument('--work-dir', help='also write the results to WORK_DIR/test_results.json')
     parser.add_argument('--max-images', type=int, help='only the first N test images')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, metavar='KEY=VALUE',
-                        help='override config entries')
-    parser.add_argument('--launcher', choices=LAUNCHERS, default='none',
-                        help='job launcher for distributed evaluation')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
-                        help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    return parse_runner_args(parser, argv)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> Dict:

@@ -19,8 +19,6 @@ LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
-    from mmengine.config import DictAction
-
     parser = argparse.ArgumentParser(
         prog='python -m ssa_seg.train',
         description='Train a segmentor from an mmsegmentation config (SSA-Seg heads and '
@@ -30,10 +28,18 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         '(default: the config\'s work_dir, else ./work_dirs/<config name>)')
     parser.add_argument('--resume', action='store_true',
                         help='resume from the latest checkpoint in the work dir')
+    return parse_runner_args(parser, argv)
+
+
+def parse_runner_args(parser: argparse.ArgumentParser,
+                      argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    """Add the options every Runner entry point shares (--cfg-options, --launcher), then parse."""
+    from mmengine.config import DictAction
+
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, metavar='KEY=VALUE',
                         help='override config entries, e.g. train_cfg.max_iters=2000')
     parser.add_argument('--launcher', choices=LAUNCHERS, default='none',
-                        help='job launcher for distributed training')
+                        help='job launcher for distributed runs')
     # torch.distributed.launch passes --local-rank; torchrun sets LOCAL_RANK instead.
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
                         help=argparse.SUPPRESS)

@@ -167,6 +167,38 @@ def test_server_still_serves_after_errors(client, inputs, local_models):
     assert without_times(stats) == without_times(want)
 
 
+def compare_concurrently(server, paths, join_timeout):
+    """Each path to /compare from its own client thread, at once.
+
+    Returns (results in path order, errors, server RSS samples taken every 50 ms meanwhile).
+    """
+    results, errors, peak_rss = [None] * len(paths), [], [server.rss_bytes()]
+    stop = threading.Event()
+
+    def watch_memory():
+        while not stop.is_set():
+            peak_rss.append(server.rss_bytes())
+            stop.wait(0.05)
+
+    def run(i):
+        try:
+            results[i] = Client(server.url, verbose=False).predict(
+                handle_file(str(paths[i])), api_name='/compare')
+        except Exception as err:  # reported by the caller with the others
+            errors.append((i, repr(err)))
+
+    watcher = threading.Thread(target=watch_memory)
+    watcher.start()
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(paths))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=join_timeout)
+    stop.set()
+    watcher.join()
+    return results, errors, peak_rss
+
+
 def test_eight_concurrent_clients_get_correct_results(server, workdir, local_models):
     folder = workdir / 'concurrent'
     folder.mkdir(exist_ok=True)
@@ -175,31 +207,7 @@ def test_eight_concurrent_clients_get_correct_results(server, workdir, local_mod
         paths.append(folder / f'scene_{i}.png')
         Image.fromarray(scene(512, 512, seed=10 + i)).save(paths[-1])
     wants = [without_times(expected(local_models, p)[0]) for p in paths]
-    results, errors = [None] * 8, []
-    peak_rss = [server.rss_bytes()]
-    stop = threading.Event()
-
-    def watch_memory():
-        while not stop.is_set():
-            peak_rss.append(server.rss_bytes())
-            stop.wait(0.2)
-
-    def run(i):
-        try:
-            results[i] = Client(server.url, verbose=False).predict(
-                handle_file(str(paths[i])), api_name='/compare')
-        except Exception as err:  # reported below with the others
-            errors.append((i, repr(err)))
-
-    watcher = threading.Thread(target=watch_memory)
-    watcher.start()
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=300)
-    stop.set()
-    watcher.join()
+    results, errors, peak_rss = compare_concurrently(server, paths, join_timeout=300)
     assert not errors, errors
     for i, result in enumerate(results):
         assert result is not None
@@ -219,30 +227,7 @@ def test_memory_stays_bounded_with_the_largest_images(server, workdir):
     path = workdir / 'big_rgba.png'
     Image.fromarray(big, 'RGBA').save(path)
     del big
-    results, errors, peak_rss = [None] * 4, [], [server.rss_bytes()]
-    stop = threading.Event()
-
-    def watch_memory():
-        while not stop.is_set():
-            peak_rss.append(server.rss_bytes())
-            stop.wait(0.05)
-
-    def run(i):
-        try:
-            results[i] = Client(server.url, verbose=False).predict(handle_file(str(path)),
-                                                                   api_name='/compare')
-        except Exception as err:
-            errors.append(repr(err))
-
-    watcher = threading.Thread(target=watch_memory)
-    watcher.start()
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=600)
-    stop.set()
-    watcher.join()
+    results, errors, peak_rss = compare_concurrently(server, [path] * 4, join_timeout=600)
     assert not errors, errors
     for result in results:
         assert (result[3]['image']['width'], result[3]['image']['height']) == (7000, 5600)
