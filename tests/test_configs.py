@@ -1,0 +1,45 @@
+"""The ADE20K example configs build and train one step (forward and backward) on a random batch."""
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.model import revert_sync_batchnorm
+from mmengine.registry import init_default_scope
+from mmengine.structures import PixelData
+from mmseg.registry import MODELS
+from mmseg.structures import SegDataSample
+
+from ssa_seg.classifier import LOSS_WEIGHTS
+from ssa_seg.zoo import REPO_ROOT
+
+ADE = REPO_ROOT / 'ssa_seg' / 'configs' / 'ade20k'
+
+
+@pytest.mark.parametrize('name,ssa', [('segformer_mit-b0_512x512_160k_ade20k.py', False),
+                                      ('segformer_mit-b0_ssa_512x512_160k_ade20k.py', True)])
+def test_ade20k_config_forward_backward(name, ssa):
+    init_default_scope('mmseg')
+    cfg = Config.fromfile(ADE / name)
+    assert cfg.model.decode_head.num_classes == 150
+    assert cfg.model.decode_head.type == ('SegformerHead_ssa' if ssa else 'SegformerHead')
+    torch.manual_seed(0)
+    # SyncBN needs a process group; on one CPU process it is plain BN.
+    model = revert_sync_batchnorm(MODELS.build(cfg.model)).train()
+    g = torch.Generator().manual_seed(0)
+    samples = []
+    for _ in range(2):
+        label = torch.randint(0, 150, (1, 512, 512), generator=g)
+        label[:, :16] = 255
+        sample = SegDataSample(gt_sem_seg=PixelData(data=label))
+        sample.set_metainfo(dict(img_shape=(512, 512), ori_shape=(512, 512), pad_shape=(512, 512)))
+        samples.append(sample)
+    inputs = [torch.randint(0, 256, (3, 512, 512), dtype=torch.uint8, generator=g) for _ in range(2)]
+    data = model.data_preprocessor(dict(inputs=inputs, data_samples=samples), True)
+    losses = model(**data, mode='loss')
+    expected = {'decode.' + k for k in LOSS_WEIGHTS} if ssa else {'decode.loss_ce'}
+    assert expected <= set(losses)
+    total = sum(v for k, v in losses.items() if 'loss' in k)
+    assert torch.isfinite(total)
+    total.backward()
+    head_grad = model.decode_head.conv_seg.weight.grad
+    assert head_grad is not None and head_grad.abs().sum() > 0
+    assert model.backbone.layers[0][0].projection.weight.grad.abs().sum() > 0
