@@ -14,7 +14,7 @@ Parameter names are those of released SSA-Seg checkpoints (section 4).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, Optional, Tuple
+from typing import Callable, Dict, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -278,14 +278,19 @@ def dice_loss(logits: Tensor, label: Tensor) -> Tensor:
     logits: B x K x H x W at the label's resolution; label: B x H x W. Per image and per
     class present in that image, ``1 - (2 |p t| + 1) / (|p| + |t| + 1)``, summed and divided
     by the number of (image, class) masks. Ignore pixels take no part.
+    No one-hot masks are built (at K=150 and 512 x 512 they would take gigabytes): the
+    intersection only needs each pixel's probability of its own class, scattered by class.
     """
-    target = class_masks(label, logits.shape[1])
-    valid = (label != IGNORE_INDEX)[:, None].to(logits.dtype)
-    prob = torch.sigmoid(logits) * valid
-    inter = (prob * target).flatten(2).sum(-1)
-    denom = prob.flatten(2).sum(-1) + target.flatten(2).sum(-1)
-    present = target.flatten(2).sum(-1) > 0                          # B x K
-    dice = 1 - (2 * inter + 1) / (denom + 1)
+    b, k = logits.shape[:2]
+    valid = (label != IGNORE_INDEX).flatten(1)                        # B x N
+    target = torch.where(valid, label.flatten(1), torch.zeros_like(valid, dtype=label.dtype))
+    prob = torch.sigmoid(logits.flatten(2))                           # B x K x N
+    prob_sum = torch.bmm(prob, valid.to(prob.dtype)[..., None])[..., 0]          # B x K
+    own = prob.gather(1, target[:, None])[:, 0] * valid               # B x N
+    inter = torch.zeros_like(prob_sum).scatter_add(1, target, own)
+    count = torch.zeros_like(prob_sum).scatter_add(1, target, valid.to(prob.dtype))
+    present = count > 0
+    dice = 1 - (2 * inter + 1) / (prob_sum + count + 1)
     return (dice * present).sum() / present.sum().clamp_min(1)
 
 
@@ -352,13 +357,17 @@ def spatial_distillation_loss(pos_protos: Tensor, teacher_pos_protos: Tensor) ->
 
 def ssa_losses(student: SSAOutputs, teacher: TeacherOutputs, label: Tensor,
                temperature: float = 15.0, align_corners: bool = False,
-               weights: Optional[Dict[str, float]] = None) -> Dict[str, Tensor]:
+               weights: Optional[Dict[str, float]] = None,
+               main_loss: Optional[Callable[[Tensor], Dict[str, Tensor]]] = None
+               ) -> Dict[str, Tensor]:
     """All eight loss terms of the recipe, each weighted and under its own name.
 
     label: B x h x w long (255 = ignore) at image resolution. Logits are upsampled
     bilinearly to the label for the CE and dice terms; the distillation terms work at
-    feature resolution. ``loss_ce`` is the plain CE of the student; an mmseg head replaces
-    it with its own ``loss_decode``.
+    feature resolution. The main term is the plain CE of the student (``loss_ce``) unless
+    ``main_loss`` is given: a function of the upsampled student logits returning the
+    entries that replace it (an mmseg head passes its own ``loss_decode`` this way, so the
+    upsampled logits are shared rather than computed twice).
     """
     weights = {**LOSS_WEIGHTS, **(weights or {})}
     size = label.shape[-2:]
@@ -373,7 +382,6 @@ def ssa_losses(student: SSAOutputs, teacher: TeacherOutputs, label: Tensor,
         return F.cross_entropy(logits, label, ignore_index=IGNORE_INDEX, reduction='sum') / num_valid
 
     terms = {
-        'loss_ce': ce(student_up),
         'loss_pre_self': ce(coarse_up),
         'loss_pre': ce(teacher_up),
         'loss_dice_pred': dice_loss(student_up, label),
@@ -382,4 +390,7 @@ def ssa_losses(student: SSAOutputs, teacher: TeacherOutputs, label: Tensor,
         'loss_dis': semantic_distillation_loss(student.sem_protos, teacher.sem_protos, temperature),
         'loss_pos_dis': spatial_distillation_loss(student.pos_protos, teacher.pos_protos),
     }
-    return {name: value * weights[name] for name, value in terms.items()}
+    terms = {name: value * weights[name] for name, value in terms.items()}
+    if main_loss is not None:
+        return {**main_loss(student_up), **terms}
+    return {'loss_ce': ce(student_up) * weights['loss_ce'], **terms}
