@@ -50,14 +50,14 @@ class SSAOutputs:
     """What the inference path computes for a batch.
 
     coarse: B x K x H x W coarse mask M (the vanilla classifier's logits).
-    pos_feat: B x C x H x W spatial features Pf.
+    pos_feat: B x C x H x W spatial features Pf (None if not kept, see ``adapt``).
     sem_protos: B x K x C adapted semantic prototypes Sp.
     pos_protos: B x K x C spatial prototypes Pp.
     centers: B x K x C final class centers ``center_proj(Sp + Pp)``.
     logits: B x K x H x W, ``temperature * cos(F + Pf, centers)``.
     """
     coarse: Tensor
-    pos_feat: Tensor
+    pos_feat: Optional[Tensor]
     sem_protos: Tensor
     pos_protos: Tensor
     centers: Tensor
@@ -197,8 +197,13 @@ class SSAClassifier(nn.Module):
         hidden = first @ w[:, :c].t() + second @ w[:, c:].t()
         return mlp[2](mlp[1](hidden))
 
-    def adapt(self, feat: Tensor) -> SSAOutputs:
-        """Inference path (section 2). feat: B x C x H x W pre-dropout head feature."""
+    def adapt(self, feat: Tensor, keep_pos_feat: bool = True) -> SSAOutputs:
+        """Inference path (section 2). feat: B x C x H x W pre-dropout head feature.
+
+        ``keep_pos_feat=False`` (what :meth:`forward` uses) lets inference reuse the Pf
+        buffer for F + Pf instead of allocating another feature-sized tensor; ``pos_feat``
+        is then None in the result.
+        """
         b = feat.shape[0]
         coarse = self.conv_seg(self.dropout(feat))                  # B x K x H x W
         pos_feat = self.spatial_features(feat)                       # B x C x H x W
@@ -208,12 +213,16 @@ class SSAClassifier(nn.Module):
                                 self.fixed_prototypes)
         centers = self.center_proj(sem_protos + pos_protos)
         inference = not (torch.is_grad_enabled() and (feat.requires_grad or centers.requires_grad))
-        logits = cosine_logits(feat + pos_feat, centers, self.temperature, consume_feat=inference)
+        if inference and not keep_pos_feat:
+            pixel_feat, pos_feat = pos_feat.add_(feat), None
+        else:
+            pixel_feat = feat + pos_feat
+        logits = cosine_logits(pixel_feat, centers, self.temperature, consume_feat=inference)
         return SSAOutputs(coarse, pos_feat, sem_protos, pos_protos, centers, logits)
 
     def forward(self, feat: Tensor) -> Tensor:
         """B x C x H x W feature -> B x K x H x W logits (section 2)."""
-        return self.adapt(feat).logits
+        return self.adapt(feat, keep_pos_feat=False).logits
 
     def teacher(self, feat: Tensor, pos_feat: Tensor, label: Tensor) -> TeacherOutputs:
         """Ground-truth teacher (section 3).
