@@ -36,21 +36,27 @@ def load_config(config: Union[str, os.PathLike, Config, dict]) -> Config:
 
 
 def _dataset_meta(cfg: Config, meta: dict, num_classes: int) -> dict:
-    """Classes and palette: from the checkpoint, else the config's dataset, else generic."""
+    """Classes and palette: from the checkpoint, else the config's dataset, else generic.
+
+    Checkpoint meta may be mmseg 1.x style (``dataset_meta``) or 0.x style (``CLASSES``,
+    ``PALETTE``, as in reference SSA-Seg checkpoints).
+    """
     if meta.get('dataset_meta'):
-        return dict(meta['dataset_meta'])
-    if meta.get('CLASSES'):                     # mmsegmentation 0.x checkpoints
-        return dict(classes=tuple(meta['CLASSES']), palette=[list(p) for p in meta.get('PALETTE') or []]
-                    or _generic_palette(len(meta['CLASSES'])))
-    dataset_cfg = cfg.get('test_dataloader', {}).get('dataset', {}) if cfg.get('test_dataloader') else {}
-    dataset_cls = DATASETS.get(dataset_cfg.get('type', '')) if dataset_cfg.get('type') else None
-    metainfo = dict(getattr(dataset_cls, 'METAINFO', {}) or {})
-    metainfo.update(dataset_cfg.get('metainfo') or {})
-    if metainfo.get('classes') and len(metainfo['classes']) == num_classes:
-        palette = metainfo.get('palette') or _generic_palette(num_classes)
-        return dict(classes=tuple(metainfo['classes']), palette=[list(p) for p in palette])
-    return dict(classes=tuple(f'class_{i}' for i in range(num_classes)),
-                palette=_generic_palette(num_classes))
+        found = dict(meta['dataset_meta'])
+    elif meta.get('CLASSES'):
+        found = dict(classes=meta['CLASSES'], palette=meta.get('PALETTE'))
+    else:
+        dataset_cfg = (cfg.get('test_dataloader') or {}).get('dataset') or {}
+        dataset_cls = DATASETS.get(dataset_cfg['type']) if dataset_cfg.get('type') else None
+        found = {**(getattr(dataset_cls, 'METAINFO', None) or {}),
+                 **(dataset_cfg.get('metainfo') or {})}
+    classes = found.get('classes')
+    if not classes or len(classes) != num_classes:
+        classes = [f'class_{i}' for i in range(num_classes)]
+    palette = found.get('palette')
+    if not palette or len(palette) < num_classes:
+        palette = _generic_palette(num_classes)
+    return dict(found, classes=tuple(classes), palette=[list(map(int, p)) for p in palette])
 
 
 def _generic_palette(n: int) -> list:
