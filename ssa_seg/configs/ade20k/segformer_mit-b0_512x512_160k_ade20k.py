@@ -6,11 +6,9 @@
 #       val_dataloader.dataset.data_root=/data/ADEChallengeData2016
 # ImageNet-pretrained MiT-B0 weights are a local file you provide:
 #   --cfg-options model.backbone.init_cfg.type=Pretrained model.backbone.init_cfg.checkpoint=/path/mit_b0.pth
-default_scope = 'mmseg'
-custom_imports = dict(imports=['ssa_seg'], allow_failed_imports=False)
+_base_ = ['../_base_/default_runtime.py']
+env_cfg = dict(cudnn_benchmark=True)
 randomness = dict(seed=0)
-env_cfg = dict(cudnn_benchmark=True, mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-               dist_cfg=dict(backend='nccl'))
 
 dataset_type = 'ADE20KDataset'
 data_root = 'data/ade/ADEChallengeData2016'
@@ -64,8 +62,6 @@ val_dataloader = dict(
                                   seg_map_path='annotations/validation'),
                  pipeline=test_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
-test_evaluator = val_evaluator
 
 optim_wrapper = dict(
     type='OptimWrapper',
@@ -78,18 +74,4 @@ param_scheduler = [
     dict(type='PolyLR', eta_min=0.0, power=1.0, begin=1500, end=160000, by_epoch=False),
 ]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=160000, val_interval=16000)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
-default_hooks = dict(
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
-    param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=16000),
-    sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='SegVisualizationHook'))
-vis_backends = [dict(type='LocalVisBackend')]
-visualizer = dict(type='SegLocalVisualizer', vis_backends=vis_backends, name='visualizer')
-log_processor = dict(by_epoch=False)
-log_level = 'INFO'
-load_from = None
-resume = False
+default_hooks = dict(checkpoint=dict(interval=16000))

@@ -1,11 +1,9 @@
 # Demo baseline: a small MiT + SegFormer head with the vanilla 1x1 classifier, on SynthScenes.
 # Reproduce: python -m ssa_seg.synthscenes --out data/synthscenes --seed 0 --num-train 2000 --num-val 200 --size 256
 #            python -m ssa_seg.train ssa_seg/configs/demo/baseline_synthscenes.py
-default_scope = 'mmseg'
-custom_imports = dict(imports=['ssa_seg'], allow_failed_imports=False)
+_base_ = ['../_base_/default_runtime.py']
+env_cfg = dict(dist_cfg=dict(backend='gloo'))
 randomness = dict(seed=0, deterministic=False)
-env_cfg = dict(cudnn_benchmark=False, mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-               dist_cfg=dict(backend='gloo'))
 
 dataset_type = 'SynthScenesDataset'
 data_root = 'data/synthscenes'
@@ -60,8 +58,6 @@ val_dataloader = dict(
                  data_prefix=dict(img_path='img_dir/val', seg_map_path='ann_dir/val'),
                  pipeline=test_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(type='IoUMetric', iou_metrics=['mIoU'])
-test_evaluator = val_evaluator
 
 max_iters = 1500
 optim_wrapper = dict(
@@ -74,18 +70,4 @@ param_scheduler = [
     dict(type='PolyLR', eta_min=0.0, power=1.0, begin=100, end=max_iters, by_epoch=False),
 ]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=750)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
-default_hooks = dict(
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
-    param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=750, max_keep_ckpts=1),
-    sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='SegVisualizationHook'))
-vis_backends = [dict(type='LocalVisBackend')]
-visualizer = dict(type='SegLocalVisualizer', vis_backends=vis_backends, name='visualizer')
-log_processor = dict(by_epoch=False)
-log_level = 'INFO'
-load_from = None
-resume = False
+default_hooks = dict(checkpoint=dict(interval=750, max_keep_ckpts=1))
