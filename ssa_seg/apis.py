@@ -23,16 +23,21 @@ from .classifier import SSAClassifier
 ImageLike = Union[str, os.PathLike, np.ndarray]
 
 
-def load_config(config: Union[str, os.PathLike, Config, dict]) -> Config:
-    """A config from a path, an mmengine ``Config`` or a plain dict."""
+def load_config(config: Union[str, os.PathLike, Config, dict],
+                cfg_options: Optional[dict] = None) -> Config:
+    """A config (a copy) from a path, an mmengine ``Config`` or a plain dict, with overrides."""
     if isinstance(config, Config):
-        return config.copy()
-    if isinstance(config, dict):
-        return Config(config)
-    path = os.fspath(config)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f'config not found: {path}')
-    return Config.fromfile(path)
+        cfg = config.copy()
+    elif isinstance(config, dict):
+        cfg = Config(config)
+    else:
+        path = os.fspath(config)
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f'config file not found: {path}')
+        cfg = Config.fromfile(path)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    return cfg
 
 
 def _dataset_meta(cfg: Config, meta: dict, num_classes: int) -> dict:
@@ -78,9 +83,7 @@ def init_model(config, checkpoint: Optional[Union[str, os.PathLike]] = None,
     """
     import ssa_seg  # noqa: F401  (registers heads and datasets)
 
-    cfg = load_config(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+    cfg = load_config(config, cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmseg'))
     cfg.model.pretrained = None
     cfg.model.train_cfg = None

@@ -137,10 +137,8 @@ def evaluate(model, cfg=None, data_root: Optional[str] = None,
         if cfg is None:
             raise ValueError('evaluate() needs a config: pass cfg or use a model from init_model')
     elif isinstance(cfg, (str, os.PathLike)):
-        from mmengine.config import Config
-        if not osp.isfile(cfg):
-            raise FileNotFoundError(f'config not found: {cfg}')
-        cfg = Config.fromfile(cfg)
+        from ssa_seg.apis import load_config
+        cfg = load_config(cfg)
 
     loader = build_test_dataloader(cfg, data_root, max_images, num_workers)
     classes = _dataset_classes(loader.dataset, model)
@@ -238,9 +236,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> Dict:
+    from .train import load_config
+
     args = parse_args(argv)
-    if not osp.isfile(args.config):
-        raise SystemExit(f'error: config file not found: {args.config}')
+    cfg = load_config(args.config, args.cfg_options)
     if not osp.isfile(args.checkpoint):
         raise SystemExit(f'error: checkpoint file not found: {args.checkpoint}')
     if args.data_root and not osp.isdir(args.data_root):
@@ -249,15 +248,11 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict:
         raise SystemExit('error: --max-images must be >= 1')
 
     import torch
-    from mmengine.config import Config
 
     import ssa_seg  # noqa: F401  (registers SSA heads and data sets)
     from ssa_seg.apis import init_model
     from ssa_seg.checkpoint import CheckpointError
 
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
     override_data_root(cfg, args.data_root)
     cfg.launcher = args.launcher
     if args.launcher != 'none':

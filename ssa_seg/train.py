@@ -51,14 +51,12 @@ def parse_runner_args(parser: argparse.ArgumentParser,
 
 def load_config(path: str, cfg_options: Optional[dict] = None):
     """The config at ``path`` with overrides; ``SystemExit`` with a message if it is missing."""
-    from mmengine.config import Config
+    from ssa_seg.apis import load_config as load
 
-    if not osp.isfile(path):
-        raise SystemExit(f'error: config file not found: {path}')
-    cfg = Config.fromfile(path)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    return cfg
+    try:
+        return load(path, cfg_options)
+    except FileNotFoundError as err:
+        raise SystemExit(f'error: {err}') from None
 
 
 def default_work_dir(config_path: str) -> str:
