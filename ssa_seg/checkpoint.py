@@ -9,13 +9,29 @@ A checkpoint is data, never code. Accepted layouts:
 """
 from __future__ import annotations
 
+import logging
 import os
 import pickle
+import re
 from collections import OrderedDict
-from typing import Any, Dict, Mapping, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Tuple
 
 import torch
 from torch import nn
+
+logger = logging.getLogger(__name__)
+
+# Entries that reference SSA-Seg (mmseg 0.x) checkpoints hold for training only: the loss
+# module's class-weight buffer, the ground-truth teacher and the auxiliary head. A model built
+# for inference may lack them; they are ignored (and named), every other key stays strict.
+_HEAD = r'decode_head\.(?:\d+\.)?'
+TRAINING_ONLY_KEYS = re.compile(
+    rf'^(?:{_HEAD}(?:ssa_loss\.|gt_center_(?:content_proj|pos_proj|proj)\.)|auxiliary_head\.)')
+# Parameters the SSA classifier adds to a head; a checkpoint lacking exactly these is a
+# vanilla-head checkpoint.
+_SSA_PARAMETER = re.compile(
+    rf'^{_HEAD}(?:get_feat_pos|center_pos|center_content_proj|center_pos_proj|center_proj'
+    r'|gt_center_content_proj|gt_center_pos_proj|gt_center_proj)\.')
 
 
 class CheckpointError(RuntimeError):
@@ -97,18 +113,33 @@ def _listing(keys, limit: int = 8) -> str:
     return ', '.join(keys[:limit]) + more
 
 
+def training_only_keys(keys: Iterable[str]) -> List[str]:
+    """The keys among ``keys`` that reference checkpoints hold for training only."""
+    return sorted(k for k in keys if TRAINING_ONLY_KEYS.match(k))
+
+
 def load_weights(model: nn.Module, path: str | os.PathLike) -> dict:
     """Load a checkpoint into ``model`` strictly; returns the checkpoint's meta dict.
 
-    Fails with a :class:`CheckpointError` that names missing, unexpected and mis-shaped keys.
+    Training-only entries of reference checkpoints (:data:`TRAINING_ONLY_KEYS`) that the
+    model does not have are ignored and logged; the meta then lists them under
+    ``'ignored_keys'``. Fails with a :class:`CheckpointError` that names missing, unexpected
+    and mis-shaped keys, and says so when the file is a vanilla-head checkpoint.
     """
     state, meta = state_dict_of(read_checkpoint(path))
     own = model.state_dict()
+    ignored = training_only_keys(set(state) - set(own))
+    for key in ignored:
+        del state[key]
     missing = set(own) - set(state)
     unexpected = set(state) - set(own)
     wrong_shape = {k for k in set(own) & set(state) if own[k].shape != state[k].shape}
     if missing or unexpected or wrong_shape:
         lines = [f'checkpoint {os.fspath(path)} does not fit the model:']
+        if missing and not unexpected and all(_SSA_PARAMETER.match(k) for k in missing):
+            lines.append('  it has no SSA-Seg classifier parameters: it is a vanilla-head '
+                         '(baseline) checkpoint; load it with the baseline config, the same '
+                         'decode head type without the "_ssa" suffix')
         if missing:
             lines.append(f'  missing keys ({len(missing)}): {_listing(missing)}')
         if unexpected:
@@ -119,6 +150,10 @@ def load_weights(model: nn.Module, path: str | os.PathLike) -> dict:
             lines.append(f'  shape mismatches ({len(wrong_shape)}): ' + '; '.join(shapes))
         raise CheckpointError('\n'.join(lines))
     model.load_state_dict(state, strict=True)
+    if ignored:
+        logger.info('ignored %d training-only keys of %s: %s', len(ignored), os.fspath(path),
+                    _listing(ignored))
+        meta['ignored_keys'] = ignored
     return meta
 
 

@@ -233,7 +233,9 @@ class SSAClassifier(nn.Module):
         fixed, basis = self.fixed_prototypes, self.position_basis
         gt_sem, gt_pos = ground_truth_centers(feat, pos_feat, label, fixed, basis)
         sem_protos = self._fuse(self.gt_center_content_proj, gt_sem, fixed)
-        pos_protos = self._fuse(self.gt_center_pos_proj, basis.expand(b, -1, -1), gt_pos)
+        # The teacher concatenates centre first, basis second (the student: basis first).
+        # Released checkpoints' gt_center_pos_proj weights are laid out for this order.
+        pos_protos = self._fuse(self.gt_center_pos_proj, gt_pos, basis.expand(b, -1, -1))
         centers = self.gt_center_proj(sem_protos + pos_protos)
         logits = cosine_logits(feat + pos_feat, centers, self.temperature)
         return TeacherOutputs(sem_protos, pos_protos, centers, logits)
@@ -376,8 +378,12 @@ def ssa_losses(student: SSAOutputs, teacher: TeacherOutputs, label: Tensor,
     feature resolution. The main term is the plain CE of the student (``loss_ce``) unless
     ``main_loss`` is given: a function of the upsampled student logits returning the
     entries that replace it (an mmseg head passes its own ``loss_decode`` this way, so the
-    upsampled logits are shared rather than computed twice).
+    upsampled logits are shared rather than computed twice). ``weights['loss_ce']`` then
+    scales every loss entry ``main_loss`` returns (not metrics such as ``acc_seg``).
     """
+    unknown = set(weights or {}) - set(LOSS_WEIGHTS)
+    if unknown:
+        raise KeyError(f'unknown loss weights {sorted(unknown)}; known: {sorted(LOSS_WEIGHTS)}')
     weights = {**LOSS_WEIGHTS, **(weights or {})}
     size = label.shape[-2:]
     label = label.long()
@@ -401,5 +407,7 @@ def ssa_losses(student: SSAOutputs, teacher: TeacherOutputs, label: Tensor,
     }
     terms = {name: value * weights[name] for name, value in terms.items()}
     if main_loss is not None:
-        return {**main_loss(student_up), **terms}
+        main = {name: value * weights['loss_ce'] if 'loss' in name else value
+                for name, value in main_loss(student_up).items()}
+        return {**main, **terms}
     return {'loss_ce': ce(student_up) * weights['loss_ce'], **terms}
