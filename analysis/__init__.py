@@ -1,13 +1,16 @@
 """Analysis toolkit: what SSA-Seg changes, as figures and numbers.
 
-* ``analysis.extract``   :func:`analysis.extract.extract` -> :class:`Extraction` (features, prototypes, predictions)
+* ``analysis.extract``   :func:`analysis.extract.extract` -> :class:`Extraction`
+                         (features, prototypes, predictions)
 * ``analysis.figures``   :func:`tsne_figures`, :func:`relation_figures`, :func:`shift_table`
                          (plotly figure + data), :func:`export_matplotlib`, :func:`export_figure`
 * ``analysis.shift``     :func:`prototype_shift`, the per-class numbers as a pure function
 * ``analysis.tsne``      stratified sampling, the t-SNE backend and its quality measures
 * ``analysis.relations`` relation matrices with class selection and clustering order
 * ``python -m analysis`` the command line (``analysis.cli``)
-* ``analysis.compare``   masks, overlays and per-image statistics for the app's Segment tab
+* ``analysis.io``       the one reader of images and labels
+* ``analysis.colour``   palettes, overlays, the disagreement map
+* ``analysis.stats``    both segmentations of an image and their statistics
 
 Names are imported lazily so that ``import analysis`` stays cheap.
 """

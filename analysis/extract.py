@@ -2,14 +2,13 @@
 
 :func:`extract` is the only place that pulls features and prototypes out of a model; the
 app, the CLI and the figure functions all work on the :class:`Extraction` it returns.
-Symbols follow ``SSA_METHOD.md``: F pixel features, Pf spatial features, M coarse mask,
+Symbols follow ``docs/method.md``: F pixel features, Pf spatial features, M coarse mask,
 S fixed prototypes, Sp adapted semantic prototypes, Pp spatial prototypes, P position
 basis, S_hat / P_hat the ground-truth teacher's prototypes.
 """
 from __future__ import annotations
 
 import difflib
-import os
 from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple, Union
 
@@ -18,8 +17,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-IGNORE_INDEX = 255
-ImageLike = Union[str, os.PathLike, np.ndarray]
+from ssa_seg.classifier import DEFAULT_TEMPERATURE, IGNORE_INDEX
+
+from .io import ImageSource, LoadedImage, load_image, load_label, upsample_nearest
 
 
 @dataclass
@@ -59,6 +59,7 @@ class Extraction:
     teacher_sem_protos: Optional[Tensor] = None
     teacher_pos_protos: Optional[Tensor] = None
     image_name: str = ''
+    temperature: float = DEFAULT_TEMPERATURE   # the SSA classifier's (vanilla heads: 15)
 
     @property
     def is_ssa(self) -> bool:
@@ -112,59 +113,13 @@ def class_index(class_names: Sequence[str], name: Union[str, int]) -> int:
     raise KeyError(f'unknown class {name!r}{hint} (classes: {", ".join(names)})')
 
 
-def load_image(image: ImageLike) -> np.ndarray:
-    """Path or array -> H x W x 3 uint8 RGB. Raises FileNotFoundError / ValueError."""
-    if isinstance(image, np.ndarray):
-        arr = image
-        if arr.ndim == 2:
-            arr = np.repeat(arr[..., None], 3, axis=2)
-        if arr.ndim != 3 or arr.shape[2] not in (3, 4):
-            raise ValueError(f'expected an H x W x 3 image array, got shape {arr.shape}')
-        return np.ascontiguousarray(arr[..., :3].astype(np.uint8, copy=False))
-    from PIL import Image, UnidentifiedImageError
-    path = os.fspath(image)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f'image not found: {path}')
-    try:
-        with Image.open(path) as im:
-            return np.asarray(im.convert('RGB'))
-    except (UnidentifiedImageError, OSError) as err:
-        raise ValueError(f'not an image file: {path} ({err})') from None
-
-
-def load_label(label: ImageLike) -> np.ndarray:
-    """Path or array -> H x W uint8 label map (255 = ignore). Palette PNGs keep their indices."""
-    if isinstance(label, np.ndarray):
-        arr = label
-    else:
-        from PIL import Image, UnidentifiedImageError
-        path = os.fspath(label)
-        if not os.path.isfile(path):
-            raise FileNotFoundError(f'label not found: {path}')
-        try:
-            with Image.open(path) as im:
-                arr = np.asarray(im)
-        except (UnidentifiedImageError, OSError) as err:
-            raise ValueError(f'not an image file: {path} ({err})') from None
-    if arr.ndim == 3:
-        if arr.shape[2] >= 3 and not (np.array_equal(arr[..., 0], arr[..., 1])
-                                      and np.array_equal(arr[..., 0], arr[..., 2])):
-            raise ValueError('label must be a single-channel class-index map '
-                             '(got a colour image)')
-        arr = arr[..., 0]
-    if arr.ndim != 2:
-        raise ValueError(f'label must be H x W, got shape {arr.shape}')
-    return arr.astype(np.uint8, copy=False)
-
-
 def _metainfo(data_sample) -> dict:
     meta = getattr(data_sample, 'metainfo', None)
     return dict(meta) if meta is not None else {}
 
 
 def label_to_feature_grid(label: np.ndarray, feature_size: Tuple[int, int], num_classes: int,
-                          meta: Optional[dict] = None,
-                          reduce_zero_label: bool = False) -> Tensor:
+                          meta: Optional[dict] = None) -> Tensor:
     """Map an image-resolution label onto the feature grid (nearest neighbour).
 
     Follows the test pipeline's geometry when ``meta`` has it: resize to ``img_shape``, pad
@@ -173,9 +128,6 @@ def label_to_feature_grid(label: np.ndarray, feature_size: Tuple[int, int], num_
     """
     from ssa_seg.classifier import resize_label
     lab = torch.from_numpy(np.array(label, dtype=np.int64, copy=True))
-    if reduce_zero_label:
-        lab = torch.where(lab == 0, torch.full_like(lab, IGNORE_INDEX), lab - 1)
-        lab = torch.where(lab == IGNORE_INDEX - 1, torch.full_like(lab, IGNORE_INDEX), lab)
     lab = torch.where((lab < 0) | (lab >= num_classes), torch.full_like(lab, IGNORE_INDEX), lab)
     lab = lab[None]
     meta = meta or {}
@@ -224,52 +176,51 @@ def _palette(model, k: int):
 
 
 @torch.no_grad()
-def extract(model, image: ImageLike, label: Optional[ImageLike] = None, *,
-            reduce_zero_label: bool = False, model_name: str = '') -> Extraction:
+def extract(model, image: Union[ImageSource, LoadedImage], label: Optional[ImageSource] = None,
+            *, reduce_zero_label: bool = False, model_name: str = '') -> Extraction:
     """Run ``model`` on ``image`` and keep features, prototypes and predictions.
 
     Args:
         model: an eval-mode mmseg segmentor from ``ssa_seg.apis.init_model`` (SSA-Seg or
-            vanilla head).
-        image: path or H x W x 3 uint8 RGB array.
-        label: optional H x W uint8 class map (path or array) at image resolution, 255 =
-            ignore; mapped to the feature grid with nearest neighbour. Enables the teacher
-            prototypes (SSA-Seg models) and makes the label define class membership.
+            vanilla head). Nothing on it is changed, so other threads may use it meanwhile.
+        image: anything :func:`analysis.io.load_image` reads (path, bytes, RGB array), or a
+            :class:`~analysis.io.LoadedImage`; the model sees ``LoadedImage.work``.
+        label: optional class map at the image's size (anything :func:`analysis.io.load_label`
+            reads), 255 = ignore; mapped to the feature grid with nearest neighbour. Enables
+            the teacher prototypes (SSA-Seg models) and makes the label define class membership.
         reduce_zero_label: for ADE20K-style annotations where 0 is "other" (label - 1).
     """
     from ssa_seg.apis import extract_head_features, final_head, ssa_classifier
 
-    rgb = load_image(image)
-    image_name = os.path.basename(os.fspath(image)) if not isinstance(image, np.ndarray) else ''
-    was_training = model.training
-    model.eval()
-    try:
-        feat, data_sample = extract_head_features(model, rgb)
-        clf = ssa_classifier(model)
-        feat = feat.detach().float()
-        out = teacher = None
-        if clf is not None:
-            out = clf.adapt(feat)
-            logits = out.logits
-            fixed = clf.fixed_prototypes
-        else:
-            head = final_head(model)
-            logits = head.cls_seg(feat) if hasattr(head, 'cls_seg') else head.conv_seg(feat)
-            fixed = head.conv_seg.weight[:, :, 0, 0]
-        k = int(fixed.shape[0])
-        pred_image = _image_resolution_prediction(model, logits, data_sample)
+    if model.training:
+        raise ValueError('extract() needs a model in eval mode (model.eval()); ssa_seg.apis.'
+                         'init_model returns one')
+    loaded = image if isinstance(image, LoadedImage) else load_image(image)
+    rgb = loaded.work
+    image_name = loaded.name
+    feat, data_sample = extract_head_features(model, rgb)
+    clf = ssa_classifier(model)
+    feat = feat.detach().float()
+    out = teacher = None
+    if clf is not None:
+        out = clf.adapt(feat)
+        logits = out.logits
+        fixed = clf.fixed_prototypes
+    else:
+        head = final_head(model)
+        logits = head.cls_seg(feat)
+        fixed = head.conv_seg.weight[:, :, 0, 0]
+    k = int(fixed.shape[0])
+    pred_image = _image_resolution_prediction(model, logits, data_sample)
 
-        label_feat = None
-        if label is not None:
-            lab = load_label(label)
-            if lab.shape != rgb.shape[:2]:
-                raise ValueError(f'label size {lab.shape} differs from image size {rgb.shape[:2]}')
-            label_feat = label_to_feature_grid(lab, feat.shape[-2:], k, _metainfo(data_sample),
-                                               reduce_zero_label)
-            if clf is not None:
-                teacher = clf.teacher(feat, out.pos_feat, label_feat[None])
-    finally:
-        model.train(was_training)
+    label_feat = None
+    if label is not None:
+        lab = load_label(label, loaded.size, k, palette=_palette(model, k),
+                         reduce_zero_label=reduce_zero_label)
+        lab = upsample_nearest(lab, loaded.work_size)
+        label_feat = label_to_feature_grid(lab, feat.shape[-2:], k, _metainfo(data_sample))
+        if clf is not None:
+            teacher = clf.teacher(feat, out.pos_feat, label_feat[None])
 
     def cpu(t):
         return None if t is None else t.detach().cpu().float().contiguous()
@@ -288,4 +239,5 @@ def extract(model, image: ImageLike, label: Optional[ImageLike] = None, *,
         label=label_feat,
         teacher_sem_protos=cpu(teacher.sem_protos) if teacher else None,
         teacher_pos_protos=cpu(teacher.pos_protos[0]) if teacher else None,
+        temperature=float(clf.temperature) if clf is not None else DEFAULT_TEMPERATURE,
     )

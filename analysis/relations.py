@@ -1,4 +1,4 @@
-"""Inter-class relation matrices R = row-softmax(15 cos(X_i, X_j)) of S, Sp and S_hat (Fig. 3).
+"""Inter-class relation matrices R = row-softmax(t cos(X_i, X_j)) of S, Sp and S_hat (Fig. 3).
 
 R is computed over all K classes with ``ssa_seg.classifier.relation_matrix`` (the function
 the distillation loss uses) and only then restricted to the classes shown, so each value is
@@ -33,7 +33,7 @@ class RelationData:
     scale: str = 'log'      # colour scale both renderers use: 'log' (floor 1e-4) or 'linear'
 
 
-def relation(protos: torch.Tensor, temperature: float = 15.0) -> np.ndarray:
+def relation(protos: torch.Tensor, temperature: float) -> np.ndarray:
     from ssa_seg.classifier import relation_matrix
     with torch.no_grad():
         return relation_matrix(protos.detach().float(), temperature).cpu().numpy()
@@ -89,7 +89,8 @@ def relation_data(extraction, classes: ClassSelection = 'present', order: str = 
 
     order: 'cluster' (hierarchical-clustering leaf order of S, shared by every matrix so
     they can be compared cell by cell) or 'index' (class-id order).
-    temperature: defaults to the model's (15).
+    temperature: defaults to the model's (``extraction.temperature``: the SSA classifier's;
+    the reference value 15 for a vanilla head, which has none).
     scale: colour scale of the figures. 'log' (default) because at temperature 15 the
     diagonal takes nearly all of each row: on a linear scale every matrix looks like the
     identity, on a log scale (values below 1e-4 clipped) the off-diagonal structure that
@@ -99,7 +100,7 @@ def relation_data(extraction, classes: ClassSelection = 'present', order: str = 
         raise ValueError(f"order must be 'cluster' or 'index', got {order!r}")
     if scale not in SCALES:
         raise ValueError(f'scale must be one of {SCALES}, got {scale!r}')
-    t = 15.0 if temperature is None else float(temperature)
+    t = float(extraction.temperature if temperature is None else temperature)
     ids, selection = select_classes(extraction, classes)
     full = {'fixed S': relation(extraction.fixed_protos, t)}
     if extraction.sem_protos is not None:

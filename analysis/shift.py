@@ -24,7 +24,7 @@ from typing import List, Optional, Sequence
 import torch
 from torch import Tensor
 
-IGNORE_INDEX = 255
+from ssa_seg.classifier import IGNORE_INDEX
 
 
 @dataclass

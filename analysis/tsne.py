@@ -45,7 +45,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-IGNORE_INDEX = 255
+from ssa_seg.classifier import IGNORE_INDEX
+
 DEFAULT_MAX_POINTS = 3000
 DEFAULT_PERPLEXITY = 30.0
 PCA_DIMS = 50

@@ -1,7 +1,8 @@
 """SSA-Seg Studio's browser app: baseline vs SSA-Seg masks, side by side.
 
 Run ``python -m app`` (see ``python -m app --help``). The page is a thin layer over
-``analysis.compare`` (masks, overlays, statistics) and the ``analysis`` figures; the
+``analysis.io``, ``analysis.colour`` and ``analysis.stats`` (images, overlays, statistics)
+and the ``analysis`` figures; the
 documented API endpoint ``/compare`` serves the same comparison to ``gradio_client``.
 """
 from __future__ import annotations

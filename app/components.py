@@ -3,7 +3,7 @@
 ``gr.Image`` normally opens every upload with PIL before the app sees it, so a decompression
 bomb or a non-image would fail inside Gradio with an unhelpful message. ``uploaded_image``
 keeps Gradio's image widget in the page but passes the uploaded file's path through
-unopened; ``analysis.compare.load_image`` then decodes it with its own limits and messages.
+unopened; ``analysis.io.load_image`` then decodes it with its own limits and messages.
 Both widgets refuse remote URLs: the app never fetches anything.
 
 The widgets are ordinary ``gr.Image`` / ``gr.File`` instances whose two hooks are replaced

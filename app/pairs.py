@@ -1,8 +1,9 @@
-"""Which model pairs the app offers, and the loaded models (each loaded once, then cached).
+"""The app's cache of loaded model pairs (each loaded once, then kept).
 
-Pairs come from the manifest (``checkpoints/manifest.yaml``) and from the command line
-(``--baseline CONFIG CHECKPOINT --ssa CONFIG CHECKPOINT``). Configs are Python and get
-executed, so they only ever come from those two trusted places, never from an upload.
+Pairs are :class:`ssa_seg.zoo.ZooPair` entries: from the manifest (``ssa_seg.zoo``) and from
+the command line (``--baseline CONFIG CHECKPOINT --ssa CONFIG CHECKPOINT``). Configs are
+Python and get executed, so they only ever come from those two trusted places, never from
+an upload.
 """
 from __future__ import annotations
 
@@ -13,26 +14,14 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from analysis import compare
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    name: str
-    config: str
-    checkpoint: Optional[str]
-
-
-@dataclass(frozen=True)
-class PairSpec:
-    name: str
-    baseline: ModelSpec
-    ssa: ModelSpec
+from analysis import colour, stats
+from analysis import io as image_io
+from ssa_seg.zoo import ZooModel, ZooPair, load_zoo
 
 
 @dataclass
 class LoadedPair:
-    spec: PairSpec
+    spec: ZooPair
     baseline: object            # mmseg segmentors in eval mode
     ssa: object
     classes: List[str]
@@ -55,44 +44,34 @@ class PairError(ValueError):
     """A pair cannot be found or loaded."""
 
 
-def pairs_from_manifest(path=None) -> List[PairSpec]:
-    from ssa_seg.zoo import load_manifest
-
-    manifest = load_manifest(path)
-    specs = []
-    for pair in manifest.pairs:
-        roles = {}
-        for role in ('baseline', 'ssa'):
-            entry = manifest.model(pair[role])
-            roles[role] = ModelSpec(entry['name'], entry['config'], entry['checkpoint'])
-        specs.append(PairSpec(pair['name'], roles['baseline'], roles['ssa']))
-    return specs
+def pairs_from_manifest(path=None) -> List[ZooPair]:
+    return list(load_zoo(path).pairs.values())
 
 
 def pair_from_paths(baseline: Sequence[str], ssa: Sequence[str], name: Optional[str] = None
-                    ) -> PairSpec:
+                    ) -> ZooPair:
     """A pair from ``(config, checkpoint)`` paths given on the command line."""
     for role, (config, checkpoint) in (('baseline', baseline), ('ssa', ssa)):
         for kind, path in (('config', config), ('checkpoint', checkpoint)):
             if not Path(path).is_file():
                 raise PairError(f'--{role}: {kind} not found: {path}')
     base_name, ssa_name = Path(baseline[1]).stem, Path(ssa[1]).stem
-    return PairSpec(name or f'{base_name} vs {ssa_name}',
-                    ModelSpec(base_name, str(Path(baseline[0]).resolve()),
-                              str(Path(baseline[1]).resolve())),
-                    ModelSpec(ssa_name, str(Path(ssa[0]).resolve()), str(Path(ssa[1]).resolve())))
+    return ZooPair(name or f'{base_name} vs {ssa_name}',
+                   ZooModel(base_name, str(Path(baseline[0]).resolve()),
+                            str(Path(baseline[1]).resolve())),
+                   ZooModel(ssa_name, str(Path(ssa[0]).resolve()), str(Path(ssa[1]).resolve())))
 
 
 class PairRegistry:
     """Pair specs by name; models are built on first use and kept (memory stays bounded by
     the number of pairs, each loaded at most once even under concurrent requests)."""
 
-    def __init__(self, specs: Sequence[PairSpec], default: Optional[str] = None,
+    def __init__(self, specs: Sequence[ZooPair], default: Optional[str] = None,
                  device: str = 'cpu'):
         if not specs:
             raise PairError('no model pair to serve: give --baseline/--ssa or a manifest '
                             'with pairs')
-        self.specs: Dict[str, PairSpec] = {}
+        self.specs: Dict[str, ZooPair] = {}
         for spec in specs:
             if spec.name in self.specs:
                 raise PairError(f'two pairs are called {spec.name!r}')
@@ -117,25 +96,22 @@ class PairRegistry:
                 self._loaded[name] = self._load(self.specs[name])
             return self._loaded[name]
 
-    def _load(self, spec: PairSpec) -> LoadedPair:
-        from ssa_seg.apis import init_model
-
+    def _load(self, spec: ZooPair) -> LoadedPair:
         models = {}
         for role in ('baseline', 'ssa'):
-            model_spec: ModelSpec = getattr(spec, role)
+            model_spec: ZooModel = getattr(spec, role)
             try:
-                models[role] = init_model(model_spec.config, model_spec.checkpoint,
-                                          device=self.device)
+                models[role] = model_spec.init(self.device)
             except Exception as err:   # surfaced to the user as a message, server keeps going
                 raise PairError(f'cannot load {role} model {model_spec.name!r} of pair '
                                 f'{spec.name!r}: {err}') from err
-        compare.check_pair_classes(models['baseline'].dataset_meta, models['ssa'].dataset_meta)
+        stats.check_pair_classes(models['baseline'].dataset_meta, models['ssa'].dataset_meta)
         meta = models['baseline'].dataset_meta
         classes = [str(c) for c in meta['classes']]
         palette = [list(map(int, c)) for c in
-                   compare.palette_array(meta.get('palette'), len(classes))[:len(classes)]]
+                   colour.palette_array(meta.get('palette'), len(classes))[:len(classes)]]
         loaded = LoadedPair(spec, models['baseline'], models['ssa'], classes, palette)
         # one small run so that the first user does not pay for lazy initialisation
-        compare.segment_pair(loaded.baseline, loaded.ssa,
-                             compare.load_image(np.full((64, 64, 3), 128, np.uint8)))
+        stats.segment_pair(loaded.baseline, loaded.ssa,
+                             image_io.load_image(np.full((64, 64, 3), 128, np.uint8)))
         return loaded

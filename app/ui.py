@@ -1,4 +1,4 @@
-"""The Gradio Blocks page: a thin layer over ``analysis.compare`` and the analysis figures.
+"""The Gradio Blocks page: a thin layer over ``analysis`` (io, colour, stats, figures).
 
 Nothing here computes a mask, a colour or a number: every value shown comes from a function
 of ``analysis`` (or ``ssa_seg``) that the tests call directly. This module only wires them to
@@ -17,16 +17,19 @@ from typing import List, Optional, Sequence
 import gradio as gr
 from PIL import Image
 
-from analysis import compare
+from analysis import colour, stats
+from analysis import io as image_io
+from analysis.extract import extract
+from analysis.figures import FIGURES, export_matplotlib, figure
 
+from . import views
 from .components import uploaded_file, uploaded_image
 from .pairs import PairError, PairRegistry
 
 log = logging.getLogger('app')
 
 EXAMPLES_DIR = Path(__file__).resolve().parent / 'examples'
-IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg', '.bmp', '.webp', '.tif', '.tiff')
-LABEL_FILE_TYPES = ['.png', '.bmp', '.tif', '.tiff']
+LABEL_FILE_TYPES = list(image_io.LABEL_SUFFIXES)
 MODEL_QUEUE = 'models'              # every event that runs a model shares this queue slot
 FIGURE_FORMATS = ('png', 'svg', 'pdf')
 CACHE_CLEANUP = (600, 3600)         # every 10 min, delete our temporary files older than 1 h
@@ -48,7 +51,7 @@ def list_examples(examples_dir: Path = EXAMPLES_DIR) -> List[List[Optional[str]]
         return []
     rows = []
     for image in sorted(images_dir.iterdir()):
-        if image.suffix.lower() in IMAGE_SUFFIXES and image.is_file():
+        if image.suffix.lower() in image_io.IMAGE_SUFFIXES and image.is_file():
             label = labels_dir / f'{image.stem}.png'
             rows.append([str(image), str(label) if label.is_file() else None])
     return rows
@@ -108,45 +111,45 @@ class ComparisonRun:
         except PairError as err:
             raise user_error(err, 'Model pair unavailable') from None
         try:
-            self.image = compare.load_image(image_path)
-        except compare.ImageLoadError as err:
+            self.image = image_io.load_image(image_path)
+        except image_io.ImageLoadError as err:
             raise user_error(err, 'Cannot read this image') from None
         self.label = None
         self.label_problem: Optional[str] = None
         if label_path:
             try:
-                self.label = compare.load_label(label_path, self.image.size,
+                self.label = image_io.load_label(label_path, self.image.size,
                                                 self.pair.num_classes, palette=self.pair.palette)
-            except compare.ImageLoadError as err:
+            except image_io.ImageLoadError as err:
                 if not drop_bad_label:
                     raise user_error(err, 'Cannot use this label') from None
                 self.label_problem = str(err)
         try:
-            self.segmentation = compare.segment_pair(self.pair.baseline, self.pair.ssa, self.image)
+            self.segmentation = stats.segment_pair(self.pair.baseline, self.pair.ssa, self.image)
         except Exception as err:  # a model failure must not take the server down
             log.exception('segmentation failed')
             raise user_error(f'the models failed on this image ({type(err).__name__}: {err})',
                              'Segmentation failed') from None
-        self.stats = compare.comparison_statistics(
+        self.stats = stats.comparison_statistics(
             self.image, self.segmentation, self.pair.classes, self.label,
             pair_name=self.pair.name, model_names=self.pair.model_names)
 
     def overlays(self, opacity: float):
         work = self.image.work
-        return (compare.overlay(work, self.segmentation.baseline.work_mask, self.pair.palette,
+        return (colour.overlay(work, self.segmentation.baseline.work_mask, self.pair.palette,
                                 opacity, self.pair.num_classes),
-                compare.overlay(work, self.segmentation.ssa.work_mask, self.pair.palette,
+                colour.overlay(work, self.segmentation.ssa.work_mask, self.pair.palette,
                                 opacity, self.pair.num_classes))
 
     def disagreement(self):
-        return compare.disagreement_image(self.image.work, self.segmentation.baseline.work_mask,
+        return colour.disagreement_image(self.image.work, self.segmentation.baseline.work_mask,
                                           self.segmentation.ssa.work_mask)
 
     def view_state(self) -> dict:
         """What later events need (opacity changes, the tables, the Analysis tab), kept per
         session: the processed image and masks, the statistics and the mask files' paths."""
         label = None if self.label is None else \
-            compare.upsample_nearest(self.label, self.image.work_size)
+            image_io.upsample_nearest(self.label, self.image.work_size)
         return dict(pair=self.pair.name, work=self.image.work,
                     masks=(self.segmentation.baseline.work_mask, self.segmentation.ssa.work_mask),
                     palette=self.pair.palette, num_classes=self.pair.num_classes, label=label,
@@ -158,7 +161,7 @@ class ComparisonRun:
         paths = []
         for role, seg in self.segmentation:
             path = folder / f'{role}_mask.png'
-            path.write_bytes(compare.mask_to_png_bytes(seg.mask, self.pair.palette,
+            path.write_bytes(colour.mask_to_png_bytes(seg.mask, self.pair.palette,
                                                        self.pair.num_classes))
             paths.append(str(path))
         return paths
@@ -198,9 +201,9 @@ def build_demo(registry: PairRegistry, *, examples_dir: Path = EXAMPLES_DIR,
         gr.Markdown(
             '## SSA-Seg Studio\nBaseline vs SSA-Seg (semantic and spatial adaptive classifier, '
             'NeurIPS 2024) on your image. Images larger than '
-            f'{compare.MAX_PROCESSING_SIDE} px on their longest side are segmented at that '
+            f'{image_io.MAX_PROCESSING_SIDE} px on their longest side are segmented at that '
             f'size (statistics at full size); images over '
-            f'{compare.MAX_IMAGE_PIXELS // 1_000_000} megapixels or files over '
+            f'{image_io.MAX_IMAGE_PIXELS // 1_000_000} megapixels or files over '
             f'{upload_limit.upper()} are refused.')
         pair_choice = gr.Dropdown(pair_names, value=registry.default, label='Model pair',
                                   visible=len(pair_names) > 1, interactive=True)
@@ -255,9 +258,8 @@ def build_demo(registry: PairRegistry, *, examples_dir: Path = EXAMPLES_DIR,
                                            label='Highlighted class (t-SNE)', interactive=True)
                 analyse_button = gr.Button('Compute figures', variant='primary',
                                            elem_id='analysis-button')
-            tsne_plot = gr.Plot(label='t-SNE of pixel features', elem_id='tsne-plot')
-            relation_plot = gr.Plot(label='Inter-class relation matrices')
-            shift_plot = gr.Plot(label='Prototype shift')
+            figure_plots = [gr.Plot(label=kind.title, elem_id=f'{name}-plot')
+                            for name, kind in FIGURES.items()]
             with gr.Row():
                 formats = gr.CheckboxGroup(list(FIGURE_FORMATS), value=list(FIGURE_FORMATS),
                                            label='Paper formats')
@@ -285,7 +287,7 @@ def build_demo(registry: PairRegistry, *, examples_dir: Path = EXAMPLES_DIR,
                            label_in]
         # the Analysis tab's figures belong to the previous image: cleared with each new run
         detail_outputs = [share_plot, share_table, iou_table, mask_files, stats_out,
-                          tsne_plot, relation_plot, shift_plot, figure_data, figure_files]
+                          *figure_plots, figure_data, figure_files]
 
         def on_segment(image_path, label_path, pair_name, alpha):
             if not image_path:      # cleared input: clear the results, no error
@@ -295,26 +297,26 @@ def build_demo(registry: PairRegistry, *, examples_dir: Path = EXAMPLES_DIR,
             if run.label_problem:
                 gr.Warning(html.escape(f'Label removed: {run.label_problem}', quote=False))
             base, ssa = run.overlays(alpha)
-            present = compare.classes_present(run.segmentation.baseline.work_mask,
+            present = stats.classes_present(run.segmentation.baseline.work_mask,
                                               run.segmentation.ssa.work_mask)
-            entries = compare.legend_entries(run.pair.classes, run.pair.palette, present)
+            entries = colour.legend_entries(run.pair.classes, run.pair.palette, present)
             notes = '; '.join(run.image.notes)
-            timing_md = (f'**Inference time** {compare.timing_text(run.stats)} &nbsp; '
+            timing_md = (f'**Inference time** {views.timing_text(run.stats)} &nbsp; '
                          f'**Disagreement** {100 * run.stats["disagreement_fraction"]:.1f}% '
                          f'of the pixels' + (f'  \n_{html.escape(notes)}_' if notes else ''))
             outputs = [*png_files(base, ssa, run.disagreement()), timing_md,
-                       compare.legend_html(entries),
+                       views.legend_html(entries),
                        run.view_state(), None if run.label_problem else gr.skip()]
             _done_with(run)
             return outputs
 
         def on_details(state):
-            stale_analysis = [None] * 5
+            stale_analysis = [None] * (len(figure_plots) + 2)
             if not state:
                 return [None] * 5 + stale_analysis
             stats = state['stats']
-            return [compare.pixel_share_figure(stats, state['palette']),
-                    compare.share_rows(stats), compare.iou_rows(stats) or None,
+            return [views.pixel_share_figure(stats, state['palette']),
+                    views.share_rows(stats), views.iou_rows(stats) or None,
                     state['mask_files'], stats] + stale_analysis
 
         # Triggered by user actions only (click, upload, clear, choosing a pair or an
@@ -339,9 +341,9 @@ def build_demo(registry: PairRegistry, *, examples_dir: Path = EXAMPLES_DIR,
                 return gr.skip(), gr.skip()
             base_mask, ssa_mask = state['masks']
             return tuple(png_files(
-                compare.overlay(state['work'], base_mask, state['palette'], alpha,
+                colour.overlay(state['work'], base_mask, state['palette'], alpha,
                                 state['num_classes']),
-                compare.overlay(state['work'], ssa_mask, state['palette'], alpha,
+                colour.overlay(state['work'], ssa_mask, state['palette'], alpha,
                                 state['num_classes'])))
 
         opacity.release(on_opacity, [view, opacity], [baseline_out, ssa_out],
@@ -356,7 +358,7 @@ def build_demo(registry: PairRegistry, *, examples_dir: Path = EXAMPLES_DIR,
 
         analyse_button.click(lambda state, name: analysis_figures(registry, state, name),
                              [view, class_choice],
-                             [tsne_plot, relation_plot, shift_plot, figure_data],
+                             [*figure_plots, figure_data],
                              api_visibility='private', concurrency_id=MODEL_QUEUE,
                              concurrency_limit=model_concurrency)
         export_button.click(export_figures, [figure_data, formats], figure_files,
@@ -389,17 +391,11 @@ def _class_choices(registry: PairRegistry, pair_name: Optional[str]) -> List[str
 # --------------------------------------------------------------------------- analysis tab
 
 def analysis_figures(registry: PairRegistry, state: Optional[dict], class_name: Optional[str]):
-    """t-SNE, relation and shift figures (plotly) for the current image.
+    """Every registered figure (plotly) for the current image, in ``FIGURES`` order.
 
-    Returns the three figures and their data objects (kept for :func:`export_figures`)."""
+    Returns the figures and, last, their data objects by kind (kept for :func:`export_figures`)."""
     if not state:
         raise user_error('Segment an image in the Segment tab first.', 'No image yet')
-    try:
-        from analysis.extract import extract
-        from analysis.figures import relation_figures, shift_table, tsne_figures
-    except ImportError as err:
-        raise user_error(f'the analysis toolkit is not available ({err})',
-                         'Analysis unavailable') from None
     try:
         pair = registry.get(state['pair'])
     except PairError as err:
@@ -407,20 +403,19 @@ def analysis_figures(registry: PairRegistry, state: Optional[dict], class_name: 
     label = state.get('label')
     highlight = None if class_name in (None, '', AUTO_CLASS) else class_name
     try:
-        ssa = extract(pair.ssa, state['work'], label, model_name=pair.model_names['ssa'])
-        base = extract(pair.baseline, state['work'], label,
-                       model_name=pair.model_names['baseline'])
-        ssa.image_name = base.image_name = state.get('name', '')
-        tsne = tsne_figures(ssa, baseline=base, class_name=highlight)
-        relations = relation_figures(ssa)
-        shift = shift_table(ssa)
+        image = image_io.load_image(state['work'])
+        image.name = state.get('name', '')
+        ssa = extract(pair.ssa, image, label, model_name=pair.model_names['ssa'])
+        base = None
+        if any(kind.uses_baseline for kind in FIGURES.values()):
+            base = extract(pair.baseline, image, label, model_name=pair.model_names['baseline'])
+        bundles = {name: figure(name, ssa, base, class_name=highlight) for name in FIGURES}
     except (ValueError, KeyError) as err:
         raise user_error(err, 'Cannot draw these figures') from None
     except Exception as err:
         log.exception('analysis failed')
         raise user_error(f'{type(err).__name__}: {err}', 'Analysis failed') from None
-    data = dict(tsne=tsne.data, relations=relations.data, prototype_shift=shift.data)
-    return tsne.figure, relations.figure, shift.figure, data
+    return (*(b.figure for b in bundles.values()), {name: b.data for name, b in bundles.items()})
 
 
 def export_figures(data: Optional[dict], formats: Sequence[str] = FIGURE_FORMATS) -> List[str]:
@@ -430,8 +425,6 @@ def export_figures(data: Optional[dict], formats: Sequence[str] = FIGURE_FORMATS
     chosen = [f for f in FIGURE_FORMATS if f in (formats or ())]
     if not chosen:
         raise user_error('Choose at least one format (PNG, SVG or PDF).', 'Nothing to export')
-    from analysis.figures import export_matplotlib
-
     folder = _scratch_dir()
     try:
         return [export_matplotlib(figure_data, folder / f'{stem}.{fmt}')

@@ -2,7 +2,8 @@
 
 Measured side by side in one run (the library first; then the server probes interleaved,
 one call of each per round):
-1. the library alone: ``analysis.compare`` on the PNG file (decode, both models, statistics,
+1. the library alone: ``analysis.io`` / ``analysis.stats`` on the PNG file (decode, both
+   models, statistics,
    overlays, disagreement map), i.e. everything the server computes;
 2. through the server: ``gradio_client`` calling ``/compare`` (upload, queue, both models,
    PNG encoding, download of the three result images), i.e. what a user waits for.
@@ -67,13 +68,12 @@ def resolve_pair(args, folder: Path):
         return (['--baseline', *args.baseline, '--ssa', *args.ssa, '--name', 'bench'],
                 tuple(args.baseline), tuple(args.ssa), 'pair from --baseline/--ssa')
     try:
-        from ssa_seg.zoo import load_manifest
+        from ssa_seg.zoo import load_zoo
 
-        manifest = load_manifest()
-        pair = manifest.pair(args.pair)
-        base, ssa = manifest.model(pair['baseline']), manifest.model(pair['ssa'])
-        return (['--pair', pair['name']], (base['config'], base['checkpoint']),
-                (ssa['config'], ssa['checkpoint']), f'demo pair {pair["name"]!r} (manifest)')
+        pair = load_zoo().pair(args.pair)
+        base, ssa = pair.baseline, pair.ssa
+        return (['--pair', pair.name], (base.config, base.checkpoint),
+                (ssa.config, ssa.checkpoint), f'demo pair {pair.name!r} (manifest)')
     except Exception as err:  # no manifest yet: same architecture, random weights
         import torch
 
@@ -102,24 +102,25 @@ class LibraryProbe:
     """The library alone: everything the server computes for one request."""
 
     def __init__(self, image_path, baseline_spec, ssa_spec):
-        from analysis import compare
         from ssa_seg.apis import init_model
 
-        self.compare, self.image_path = compare, image_path
+        self.image_path = image_path
         self.baseline, self.ssa = init_model(*baseline_spec), init_model(*ssa_spec)
         self.classes = list(self.baseline.dataset_meta['classes'])
         self.palette = self.baseline.dataset_meta['palette']
         self.models_only = []
 
     def once(self) -> float:
-        compare = self.compare
+        from analysis import colour, stats
+        from analysis import io as image_io
+
         t0 = time.perf_counter()
-        image = compare.load_image(self.image_path)
-        pair = compare.segment_pair(self.baseline, self.ssa, image)
-        compare.comparison_statistics(image, pair, self.classes)
+        image = image_io.load_image(self.image_path)
+        pair = stats.segment_pair(self.baseline, self.ssa, image)
+        stats.comparison_statistics(image, pair, self.classes)
         for _, seg in pair:
-            compare.overlay(image.work, seg.work_mask, self.palette, 0.5, len(self.classes))
-        compare.disagreement_image(image.work, pair.baseline.work_mask, pair.ssa.work_mask)
+            colour.overlay(image.work, seg.work_mask, self.palette, 0.5, len(self.classes))
+        colour.disagreement_image(image.work, pair.baseline.work_mask, pair.ssa.work_mask)
         elapsed = time.perf_counter() - t0
         self.models_only.append(pair.baseline.seconds + pair.ssa.seconds)
         return elapsed

@@ -77,9 +77,10 @@ def segformer_b0(head_type):
 
 @torch.no_grad()
 def model_bench(repeats):
-    import ssa_seg  # noqa: F401  (registers the *_ssa heads)
     from mmengine.registry import init_default_scope
     from mmseg.registry import MODELS
+
+    import ssa_seg  # noqa: F401  (registers the *_ssa heads)
 
     init_default_scope('mmseg')
     torch.manual_seed(0)

@@ -61,12 +61,9 @@ def demo_features(n: int):
     here from their seeds, coloured by their labels), or None when the demo pair is absent."""
     try:
         from analysis.extract import extract
-        from ssa_seg.apis import init_model
         from ssa_seg.synthscenes import image_rng, render_scene
-        from ssa_seg.zoo import load_manifest
-        manifest = load_manifest()
-        entry = manifest.model(manifest.pair()['ssa'])
-        model = init_model(entry['config'], entry['checkpoint'])
+        from ssa_seg.zoo import load_zoo
+        model = load_zoo().pair().ssa.init()
     except Exception as err:  # noqa: BLE001 (any failure: fall back to synthetic)
         print(f'[demo features unavailable: {err}; using synthetic]')
         return None
@@ -81,7 +78,7 @@ def demo_features(n: int):
         index += 1
     x, cls = np.concatenate(feats), np.concatenate(classes)
     idx = np.sort(np.random.default_rng(0).choice(len(x), min(n, len(x)), replace=False))
-    print(f'[demo model {entry["name"]}: {index} SynthScenes val scenes]')
+    print(f'[demo model {e.model_name or "SSA-Seg"}: {index} SynthScenes val scenes]')
     return x[idx], cls[idx], e.fixed_protos.numpy(), e.sem_protos.numpy()
 
 

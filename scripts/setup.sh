@@ -24,9 +24,7 @@ if ! "$VENV/bin/python" -c "import mmcv.ops" >/dev/null 2>&1; then
   echo "[setup] mmcv 2.1.0 with ops (built from source the first time, ~8 min on 2 cores)"
   MMCV_WITH_OPS=1 MAX_JOBS="$(nproc)" pip_install --no-build-isolation mmcv==2.1.0
 fi
-echo "[setup] the rest of requirements.txt"
-pip_install -r requirements.txt
-echo "[setup] the project itself (editable)"
-pip_install --no-deps --no-build-isolation -e .
+echo "[setup] the project (editable) with its pinned dependencies (pyproject.toml)"
+pip_install --no-build-isolation -e ".[app,analysis,test]"
 echo "$want" > "$stamp"
 echo "[setup] done: $VENV"

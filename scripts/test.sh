@@ -13,4 +13,6 @@ if [ ! -x /usr/bin/chromium ]; then   # Debian's chromium, for the browser test
   fi
 fi
 export GRADIO_ANALYTICS_ENABLED=False
+echo "[test] ruff check (pyflakes, pycodestyle, import order, bugbear; pyproject.toml)"
+.venv/bin/ruff check .
 exec .venv/bin/python -m pytest -m "" -p no:cacheprovider "$@"

@@ -56,7 +56,7 @@ def main():
 
     from ssa_seg.apis import init_model
     from ssa_seg.checkpoint import save_weights
-    from ssa_seg.test import evaluate
+    from ssa_seg.evaluation import evaluate
 
     data_root = ROOT / args.data_root
     if not (data_root / 'img_dir' / 'val').is_dir():
@@ -76,7 +76,8 @@ def main():
                    f'test_dataloader.dataset.data_root={args.data_root}']
         if args.iters:
             options.append(f'train_cfg.max_iters={args.iters}')
-        command = ['python', '-m', 'ssa_seg.train', config, '--work-dir', os.path.relpath(work_dir, ROOT)]
+        command = ['python', '-m', 'ssa_seg.train', config,
+                   '--work-dir', os.path.relpath(work_dir, ROOT)]
         t0 = time.time()
         if not args.skip_train:
             os.makedirs(work_dir, exist_ok=True)

@@ -1,13 +1,13 @@
 """High-level API in the style of ``mmseg.apis``: build, load, segment.
 
 >>> model = init_model('ssa_seg/configs/demo/ssa_synthscenes.py', 'checkpoints/demo_ssa.pth')
->>> result = inference_model(model, 'image.png')   # SegDataSample
+>>> result = inference_model(model, 'image.png')   # SegDataSample (a list for a list)
 >>> result.pred_sem_seg.data.shape                    # 1 x H x W
 """
 from __future__ import annotations
 
 import os
-from typing import Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -19,6 +19,8 @@ from mmseg.structures import SegDataSample
 
 from .checkpoint import load_weights
 from .classifier import SSAClassifier
+from .models.features import head_features
+from .palette import default_palette
 
 ImageLike = Union[str, os.PathLike, np.ndarray]
 
@@ -60,13 +62,8 @@ def _dataset_meta(cfg: Config, meta: dict, num_classes: int) -> dict:
         classes = [f'class_{i}' for i in range(num_classes)]
     palette = found.get('palette')
     if not palette or len(palette) < num_classes:
-        palette = _generic_palette(num_classes)
+        palette = default_palette(num_classes)
     return dict(found, classes=tuple(classes), palette=[list(map(int, p)) for p in palette])
-
-
-def _generic_palette(n: int) -> list:
-    rng = np.random.default_rng(0)
-    return rng.integers(0, 256, size=(n, 3)).tolist()
 
 
 def init_model(config, checkpoint: Optional[Union[str, os.PathLike]] = None,
@@ -96,43 +93,71 @@ def init_model(config, checkpoint: Optional[Union[str, os.PathLike]] = None,
     return model.to(device).eval()
 
 
-def _test_pipeline(model, image: ImageLike) -> Compose:
-    pipeline = [dict(t) for t in model.cfg.test_dataloader.dataset.pipeline]
-    pipeline = [t for t in pipeline if t['type'] != 'LoadAnnotations']
-    if not isinstance(image, (str, os.PathLike)):
+CHANNEL_ORDERS = ('rgb', 'bgr')
+
+
+def test_pipeline_config(cfg: Config) -> list:
+    """The test pipeline of a config: ``test_dataloader.dataset.pipeline``, else the top-level
+    ``test_pipeline`` (mmseg configs define both; some only the latter)."""
+    dataset = (cfg.get('test_dataloader') or {}).get('dataset') or {}
+    pipeline = dataset.get('pipeline') or cfg.get('test_pipeline')
+    if not pipeline:
+        raise ValueError('the config has no test pipeline: add test_pipeline = [...] (or '
+                         'test_dataloader.dataset.pipeline), e.g. [dict(type="LoadImageFromFile"), '
+                         'dict(type="Resize", scale=(2048, 512), keep_ratio=True), '
+                         'dict(type="PackSegInputs")]')
+    return [dict(t) for t in pipeline]
+
+
+def _test_pipeline(model, from_array: bool) -> Compose:
+    pipeline = [t for t in test_pipeline_config(model.cfg) if t['type'] != 'LoadAnnotations']
+    if from_array:
         pipeline[0] = dict(type='LoadImageFromNDArray')
     return Compose(pipeline)
 
 
-def prepare_inputs(model, image: ImageLike) -> Tuple[torch.Tensor, SegDataSample]:
+def prepare_inputs(model, image: ImageLike, channel_order: str = 'rgb'
+                   ) -> Tuple[torch.Tensor, SegDataSample]:
     """Run the config's test pipeline and the data preprocessor on one image.
 
-    ``image`` is a file path or an H x W x 3 uint8 array in RGB order.
-    Returns (inputs 1 x 3 x h x w float, data sample with the image metas).
+    ``image`` is a file path or an H x W x 3 uint8 array whose channels are in
+    ``channel_order`` ('rgb', this project's default, or 'bgr', what ``mmseg.apis`` and
+    OpenCV use). Returns (inputs 1 x 3 x h x w float, data sample with the image metas).
     """
+    if channel_order not in CHANNEL_ORDERS:
+        raise ValueError(f'channel_order must be one of {CHANNEL_ORDERS}, got {channel_order!r}')
     if isinstance(image, np.ndarray):
         if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
-            raise ValueError(f'expected an H x W x 3 uint8 RGB array, got {image.dtype} '
-                             f'{image.shape}')
-        data = dict(img=np.ascontiguousarray(image[..., ::-1]))  # mmseg pipelines are BGR
+            raise ValueError(f'expected an H x W x 3 uint8 {channel_order.upper()} array, got '
+                             f'{image.dtype} {image.shape}')
+        # mmseg pipelines work in BGR (the data preprocessor's bgr_to_rgb flips it back)
+        bgr = image[..., ::-1] if channel_order == 'rgb' else image
+        data = dict(img=np.ascontiguousarray(bgr))
     else:
         if not os.path.isfile(os.fspath(image)):
             raise FileNotFoundError(f'image not found: {image}')
         data = dict(img_path=os.fspath(image))
-    data = _test_pipeline(model, image)(data)
+    data = _test_pipeline(model, isinstance(image, np.ndarray))(data)
     batch = model.data_preprocessor(dict(inputs=[data['inputs']],
                                          data_samples=[data['data_samples']]), False)
     return batch['inputs'], batch['data_samples'][0]
 
 
 @torch.no_grad()
-def inference_model(model, image: ImageLike) -> SegDataSample:
-    """Segment one image (path or H x W x 3 uint8 RGB array).
+def inference_model(model, images: Union[ImageLike, Sequence[ImageLike]],
+                    channel_order: str = 'rgb'
+                    ) -> Union[SegDataSample, List[SegDataSample]]:
+    """Segment an image or a list of images (paths or H x W x 3 uint8 arrays).
 
-    Returns mmseg's ``SegDataSample`` with ``pred_sem_seg`` (1 x H x W) and ``seg_logits``
-    (K x H x W) at the image's original size.
+    ``channel_order`` says how arrays are ordered: 'rgb' (default: PIL, Gradio, this
+    project) or 'bgr' (``mmseg.apis.inference_model`` and ``cv2.imread``). Files are read
+    by the pipeline and need no order. Returns mmseg's ``SegDataSample`` with
+    ``pred_sem_seg`` (1 x H x W) and ``seg_logits`` (K x H x W) at the image's original size,
+    or a list of them for a list of images (as ``mmseg.apis.inference_model`` does).
     """
-    inputs, sample = prepare_inputs(model, image)
+    if isinstance(images, (list, tuple)):
+        return [inference_model(model, image, channel_order) for image in images]
+    inputs, sample = prepare_inputs(model, images, channel_order)
     return model.predict(inputs, [sample])[0]
 
 
@@ -151,8 +176,9 @@ def ssa_classifier(model) -> Optional[SSAClassifier]:
 def extract_head_features(model, image: ImageLike) -> Tuple[torch.Tensor, SegDataSample]:
     """The decode head's feature F (1 x C x h x w) for one image: everything before the classifier.
 
-    Works for SSA-Seg heads and for vanilla heads (via a hook on their ``conv_seg`` input).
-    Cascade segmentors run their auxiliary first stage as in inference.
+    Works for SSA-Seg heads and vanilla heads alike
+    (:func:`ssa_seg.models.features.head_features`: no state on the model, safe beside
+    concurrent inference). Cascade segmentors run their auxiliary first stage as in inference.
     """
     inputs, sample = prepare_inputs(model, image)
     x = model.extract_feat(inputs)
@@ -163,12 +189,4 @@ def extract_head_features(model, image: ImageLike) -> Tuple[torch.Tensor, SegDat
         for stage in model.decode_head[1:-1]:
             prev = stage.forward(x, prev)
         head, args = model.decode_head[-1], (prev,)
-    if hasattr(head, 'head_features'):
-        return head.head_features(x, *args), sample
-    captured = {}
-    handle = head.conv_seg.register_forward_pre_hook(lambda m, inp: captured.setdefault('f', inp[0]))
-    try:
-        head.forward(x, *args)   # in eval mode dropout is the identity, so this is F
-    finally:
-        handle.remove()
-    return captured['f'], sample
+    return head_features(head, x, *args), sample

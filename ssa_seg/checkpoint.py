@@ -4,7 +4,8 @@ A checkpoint is data, never code. Accepted layouts:
 * this project's and mmsegmentation's: ``{'state_dict': ..., 'meta': ...}``;
 * reference SSA-Seg checkpoints (mmsegmentation 0.x): the same, keys possibly prefixed
   ``module.`` (saved from DataParallel); the head keys are already ours (see models/ssa_head);
-* mmengine Runner checkpoints (with optimizer and message hub): see :func:`allow_runner_checkpoints`;
+* mmengine Runner checkpoints (with optimizer and message hub):
+  see :func:`allow_runner_checkpoints`;
 * a bare state dict.
 """
 from __future__ import annotations
@@ -82,9 +83,9 @@ def read_checkpoint(path: str | os.PathLike) -> Dict[str, Any]:
             f'{path} holds objects that are not plain weights, so it is refused '
             f'(loaded with weights_only=True): {str(err).splitlines()[0]}') from None
     except Exception as err:  # noqa: BLE001  (on garbage the unpickler raises anything)
+        first_line = str(err).splitlines()[0] if str(err) else 'empty'
         raise CheckpointError(f'{path} is not a PyTorch checkpoint '
-                              f'({type(err).__name__}: {str(err).splitlines()[0] if str(err) else "empty"})'
-                              ) from None
+                              f'({type(err).__name__}: {first_line})') from None
     if not isinstance(obj, Mapping):
         raise CheckpointError(f'{path} is not a checkpoint: it holds a {type(obj).__name__}, '
                               'not a dict of weights')

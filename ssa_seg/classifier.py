@@ -3,13 +3,14 @@
 It replaces the fixed-prototype 1x1 classifier at the end of a segmentation head
 (``logits = conv_seg(dropout(F))``) with one whose class prototypes adapt to each image:
 
-* inference path (SSA_METHOD.md section 2): coarse mask -> spatial prototypes (SPPA) and
+* inference path (docs/method.md §2): coarse mask -> spatial prototypes (SPPA) and
   semantic prototypes (SEPA) -> cosine classification against ``center_proj(Sp + Pp)``;
-* training path (section 3): an online teacher that builds the same prototypes from the
+* training path (§3): an online teacher that builds the same prototypes from the
   ground truth, and the eight loss terms of the reference recipe (:func:`ssa_losses`).
 
 Shapes: B batch, C channels, K classes, H x W feature resolution, N = H * W.
-Parameter names are those of released SSA-Seg checkpoints (section 4).
+Parameter names are those of released SSA-Seg checkpoints (§4). Paper: Ma et al.,
+SSA-Seg, NeurIPS 2024 (arXiv 2405.06525).
 """
 from __future__ import annotations
 
@@ -20,8 +21,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-IGNORE_INDEX = 255
+IGNORE_INDEX = 255           # unlabelled pixels, everywhere in the project
 EPS = 1e-12
+DEFAULT_TEMPERATURE = 15.0   # scale of the cosine logits in the reference
 
 # Weights of the reference recipe; keys are the names the losses are logged under.
 LOSS_WEIGHTS: Dict[str, float] = {
@@ -102,7 +104,8 @@ def cosine_logits(feat: Tensor, centers: Tensor, temperature: float,
     return (products * (temperature / pixel_norm)).reshape(b, -1, h, w)
 
 
-def relation_matrix(protos: Tensor, temperature: float = 15.0, detach_right: bool = True) -> Tensor:
+def relation_matrix(protos: Tensor, temperature: float = DEFAULT_TEMPERATURE,
+                    detach_right: bool = True) -> Tensor:
     """Inter-class relation ``R = row-softmax(temperature * cos(X_i, X_j))``.
 
     protos: ... x K x C -> ... x K x K. As in the reference, the right-hand operand is
@@ -153,7 +156,7 @@ class SSAClassifier(nn.Module):
     """
 
     def __init__(self, in_channels: int, num_classes: int, dropout_ratio: float = 0.1,
-                 temperature: float = 15.0):
+                 temperature: float = DEFAULT_TEMPERATURE):
         super().__init__()
         c, k = in_channels, num_classes
         self.in_channels, self.num_classes, self.temperature = c, k, temperature
@@ -198,7 +201,7 @@ class SSAClassifier(nn.Module):
         return mlp[2](mlp[1](hidden))
 
     def adapt(self, feat: Tensor, keep_pos_feat: bool = True) -> SSAOutputs:
-        """Inference path (section 2). feat: B x C x H x W pre-dropout head feature.
+        """Inference path (docs/method.md §2). feat: B x C x H x W pre-dropout head feature.
 
         ``keep_pos_feat=False`` (what :meth:`forward` uses) lets inference reuse the Pf
         buffer for F + Pf instead of allocating another feature-sized tensor; ``pos_feat``
@@ -221,11 +224,11 @@ class SSAClassifier(nn.Module):
         return SSAOutputs(coarse, pos_feat, sem_protos, pos_protos, centers, logits)
 
     def forward(self, feat: Tensor) -> Tensor:
-        """B x C x H x W feature -> B x K x H x W logits (section 2)."""
+        """B x C x H x W feature -> B x K x H x W logits (docs/method.md §2)."""
         return self.adapt(feat, keep_pos_feat=False).logits
 
     def teacher(self, feat: Tensor, pos_feat: Tensor, label: Tensor) -> TeacherOutputs:
-        """Ground-truth teacher (section 3).
+        """Ground-truth teacher (docs/method.md §3).
 
         feat, pos_feat: B x C x H x W; label: B x H x W long at feature resolution, 255 = ignore.
         """
@@ -249,7 +252,7 @@ class SSAClassifier(nn.Module):
 
 def ground_truth_centers(feat: Tensor, pos_feat: Tensor, label: Tensor, fixed: Tensor,
                          basis: Tensor) -> Tuple[Tensor, Tensor]:
-    """The teacher's class centers from the label (section 3).
+    """The teacher's class centers from the label (docs/method.md §3).
 
     feat, pos_feat: B x C x H x W; label: B x H x W (255 = ignore); fixed (S), basis (P): K x C.
     Returns (semantic K x C: class means of F over the whole batch, S[k] for absent classes;
@@ -333,7 +336,8 @@ def response_distillation_loss(student_logits: Tensor, teacher_logits: Tensor,
     # Bucket b = 2 * class + is_boundary: two averages per class without a Python loop.
     bucket = (label.clamp_max(k - 1) * 2 + boundary_mask(label).long())[valid]
     values = per_pixel[valid]
-    sums = torch.zeros(2 * k, device=values.device, dtype=values.dtype).index_add_(0, bucket, values)
+    sums = torch.zeros(2 * k, device=values.device, dtype=values.dtype)
+    sums.index_add_(0, bucket, values)
     counts = torch.bincount(bucket, minlength=2 * k).to(values.dtype).reshape(k, 2)
     means = (sums.reshape(k, 2) / counts.clamp_min(1))
     halves = (counts > 0).to(values.dtype)
@@ -345,7 +349,7 @@ def response_distillation_loss(student_logits: Tensor, teacher_logits: Tensor,
 
 
 def semantic_distillation_loss(sem_protos: Tensor, teacher_sem_protos: Tensor,
-                               temperature: float = 15.0) -> Tensor:
+                               temperature: float = DEFAULT_TEMPERATURE) -> Tensor:
     """disLoss: sum over j != i of relu(R(Sp) - R(S_hat)), mean over batch and rows i.
 
     sem_protos: B x K x C (student Sp); teacher_sem_protos: K x C (S_hat, detached here).
@@ -367,7 +371,7 @@ def spatial_distillation_loss(pos_protos: Tensor, teacher_pos_protos: Tensor) ->
 
 
 def ssa_losses(student: SSAOutputs, teacher: TeacherOutputs, label: Tensor,
-               temperature: float = 15.0, align_corners: bool = False,
+               temperature: float = DEFAULT_TEMPERATURE, align_corners: bool = False,
                weights: Optional[Dict[str, float]] = None,
                main_loss: Optional[Callable[[Tensor], Dict[str, Tensor]]] = None
                ) -> Dict[str, Tensor]:
@@ -394,7 +398,8 @@ def ssa_losses(student: SSAOutputs, teacher: TeacherOutputs, label: Tensor,
     num_valid = (label != IGNORE_INDEX).sum().clamp_min(1)
 
     def ce(logits: Tensor) -> Tensor:  # mean over valid pixels; 0 (not NaN) if none
-        return F.cross_entropy(logits, label, ignore_index=IGNORE_INDEX, reduction='sum') / num_valid
+        total = F.cross_entropy(logits, label, ignore_index=IGNORE_INDEX, reduction='sum')
+        return total / num_valid
 
     terms = {
         'loss_pre_self': ce(coarse_up),

@@ -1,4 +1,4 @@
-"""A literal, step-by-step transcription of SSA_METHOD.md section 2 (eval mode).
+"""A literal, step-by-step transcription of docs/method.md §2 (eval mode).
 
 Deliberately naive (explicit concatenations, normalised copies, einsum): it is the
 independent yardstick that the tests and ``bench/`` compare :class:`SSAClassifier` against.
@@ -8,7 +8,10 @@ import torch.nn.functional as F
 
 
 def stepwise_adapt(clf, feat):
-    """Section 2 from the text. feat: B x C x H x W -> (Sp B x K x C, Pp B x K x C, logits B x K x H x W)."""
+    """docs/method.md §2 from the text.
+
+    feat: B x C x H x W -> (Sp B x K x C, Pp B x K x C, logits B x K x H x W).
+    """
     b, c, h, w = feat.shape
     k = clf.conv_seg.weight.shape[0]
     s = clf.conv_seg.weight[:, :, 0, 0]

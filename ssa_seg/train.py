@@ -10,12 +10,10 @@ Multi-GPU on one machine (mmengine's own launcher, through torchrun):
 from __future__ import annotations
 
 import argparse
-import os
-import os.path as osp
 import sys
 from typing import Optional, Sequence
 
-LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
+from .runner_cli import config_or_exit, default_work_dir, parse_runner_args
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -31,44 +29,13 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     return parse_runner_args(parser, argv)
 
 
-def parse_runner_args(parser: argparse.ArgumentParser,
-                      argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
-    """Add the options every Runner entry point shares (--cfg-options, --launcher), then parse."""
-    from mmengine.config import DictAction
-
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, metavar='KEY=VALUE',
-                        help='override config entries, e.g. train_cfg.max_iters=2000')
-    parser.add_argument('--launcher', choices=LAUNCHERS, default='none',
-                        help='job launcher for distributed runs')
-    # torch.distributed.launch passes --local-rank; torchrun sets LOCAL_RANK instead.
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
-                        help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
-
-
-def load_config(path: str, cfg_options: Optional[dict] = None):
-    """The config at ``path`` with overrides; ``SystemExit`` with a message if it is missing."""
-    from ssa_seg.apis import load_config as load
-
-    try:
-        return load(path, cfg_options)
-    except FileNotFoundError as err:
-        raise SystemExit(f'error: {err}') from None
-
-
-def default_work_dir(config_path: str) -> str:
-    return osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
-
-
 def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parse_args(argv)
-    import ssa_seg  # noqa: F401  (registers SSA heads and data sets, allow-lists checkpoints)
     from mmengine.runner import Runner
 
-    cfg = load_config(args.config, args.cfg_options)
+    import ssa_seg  # noqa: F401  (registers SSA heads and data sets, allow-lists checkpoints)
+
+    cfg = config_or_exit(args.config, args.cfg_options)
     cfg.launcher = args.launcher
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir

@@ -1,16 +1,24 @@
-"""The model zoo: ``checkpoints/manifest.yaml``, read by the app and the analysis tools.
+"""The model zoo: typed entries from a manifest, and a one-call loader.
 
-Format::
+    >>> from ssa_seg.zoo import load_zoo, init_zoo_model
+    >>> zoo = load_zoo()                        # checkpoints/manifest.yaml of this checkout
+    >>> pair = zoo.pair()                       # the default (first) pair
+    >>> pair.ssa.metrics['val_mIoU']
+    75.24
+    >>> model = init_zoo_model(pair.ssa.name)   # doctest: +SKIP
+
+The manifest is found, in this order, from the ``path`` argument, the environment variable
+``SSA_SEG_MANIFEST``, or ``checkpoints/manifest.yaml`` beside the package (a checkout).
+Its format::
 
     models:
       - name: demo_baseline
-        config: ssa_seg/configs/demo/baseline_synthscenes.py   # relative to the repo root
-        checkpoint: checkpoints/demo_baseline.pth
+        config: ssa_seg/configs/demo/baseline_synthscenes.py   # relative to the manifest's
+        checkpoint: checkpoints/demo_baseline.pth              # parent folder's parent
         classes: [...]
         palette: [[r, g, b], ...]
-        val_mIoU: 61.2
-        train_command: python -m ssa_seg.train ...
-        train_minutes: 12.3
+        val_mIoU: 61.2                          # any *mIoU* / *_minutes number -> metrics
+        data: ...   train_command: ...          # kept in ``extra``
     pairs:
       - {name: demo, baseline: demo_baseline, ssa: demo_ssa}   # the first pair is the default
 """
@@ -19,12 +27,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List, Optional
+from typing import Dict, Mapping, Optional, Tuple
 
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MANIFEST = REPO_ROOT / 'checkpoints' / 'manifest.yaml'
+MANIFEST_ENV = 'SSA_SEG_MANIFEST'
 REQUIRED_MODEL_KEYS = ('name', 'config', 'checkpoint', 'classes', 'palette')
 
 
@@ -32,53 +41,108 @@ class ManifestError(ValueError):
     """The manifest is missing, malformed, or names something it does not hold."""
 
 
-@dataclass
-class Manifest:
-    models: List[dict] = field(default_factory=list)
-    pairs: List[dict] = field(default_factory=list)
+@dataclass(frozen=True)
+class ZooModel:
+    """One model of the zoo; ``config`` and ``checkpoint`` are absolute paths."""
+    name: str
+    config: str
+    checkpoint: Optional[str]
+    classes: Tuple[str, ...] = ()
+    palette: Tuple[Tuple[int, int, int], ...] = ()
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    extra: Mapping[str, object] = field(default_factory=dict)
+
+    def init(self, device: str = 'cpu'):
+        """The model, built and loaded (:func:`ssa_seg.apis.init_model`)."""
+        from .apis import init_model
+        return init_model(self.config, self.checkpoint, device=device)
+
+
+@dataclass(frozen=True)
+class ZooPair:
+    """A baseline and its SSA-Seg form, compared side by side by the app and the analysis."""
+    name: str
+    baseline: ZooModel
+    ssa: ZooModel
+
+
+@dataclass(frozen=True)
+class Zoo:
+    models: Mapping[str, ZooModel]
+    pairs: Mapping[str, ZooPair]
     path: Optional[Path] = None
 
-    def model(self, name: str) -> dict:
-        for entry in self.models:
-            if entry['name'] == name:
-                return entry
-        raise ManifestError(f'no model named {name!r} in {self.path}; '
-                            f'known: {[m["name"] for m in self.models]}')
+    def model(self, name: str) -> ZooModel:
+        if name not in self.models:
+            raise ManifestError(f'no model named {name!r} in {self.path}; '
+                                f'known: {", ".join(self.models) or "none"}')
+        return self.models[name]
 
-    def pair(self, name: Optional[str] = None) -> dict:
+    def pair(self, name: Optional[str] = None) -> ZooPair:
         """The pair called ``name``, or the first (default) pair."""
         if not self.pairs:
             raise ManifestError(f'{self.path} lists no model pairs')
         if name is None:
-            return self.pairs[0]
-        for pair in self.pairs:
-            if pair['name'] == name:
-                return pair
-        raise ManifestError(f'no pair named {name!r} in {self.path}; '
-                            f'known: {[p["name"] for p in self.pairs]}')
+            return next(iter(self.pairs.values()))
+        if name not in self.pairs:
+            raise ManifestError(f'no pair named {name!r} in {self.path}; '
+                                f'known: {", ".join(self.pairs)}')
+        return self.pairs[name]
 
 
-def load_manifest(path: Optional[os.PathLike] = None) -> Manifest:
-    """Read and check a manifest; ``config`` and ``checkpoint`` become absolute paths."""
-    path = Path(path) if path is not None else DEFAULT_MANIFEST
+def manifest_path(path: Optional[os.PathLike] = None) -> Path:
+    """The manifest to read: ``path``, else ``$SSA_SEG_MANIFEST``, else the checkout's."""
+    if path is not None:
+        return Path(path)
+    if os.environ.get(MANIFEST_ENV):
+        return Path(os.environ[MANIFEST_ENV])
+    return DEFAULT_MANIFEST
+
+
+def _is_metric(key: str, value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and (
+        'miou' in key.lower() or key.endswith('_minutes'))
+
+
+def _entry(raw: Mapping, root: Path, path: Path) -> ZooModel:
+    missing = [k for k in REQUIRED_MODEL_KEYS if k not in raw]
+    if missing:
+        raise ManifestError(f'{path}: model {raw.get("name", "?")!r} lacks {missing}')
+    known = set(REQUIRED_MODEL_KEYS)
+    checkpoint = raw['checkpoint']
+    return ZooModel(
+        name=str(raw['name']), config=str((root / raw['config']).resolve()),
+        checkpoint=None if checkpoint is None else str((root / checkpoint).resolve()),
+        classes=tuple(str(c) for c in raw['classes']),
+        palette=tuple(tuple(int(v) for v in c) for c in raw['palette']),
+        metrics={k: v for k, v in raw.items() if k not in known and _is_metric(k, v)},
+        extra={k: v for k, v in raw.items() if k not in known and not _is_metric(k, v)})
+
+
+def load_zoo(path: Optional[os.PathLike] = None) -> Zoo:
+    """Read and check a manifest (see :func:`manifest_path` for which one)."""
+    path = manifest_path(path)
     if not path.is_file():
-        raise ManifestError(f'manifest not found: {path}')
+        raise ManifestError(f'manifest not found: {path} (give a path or set {MANIFEST_ENV})')
     try:
         data = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as err:
         raise ManifestError(f'{path} is not valid YAML: {err}') from None
     root = path.resolve().parent.parent    # paths in the manifest are relative to the repo root
-    models = []
-    for entry in data.get('models') or []:
-        missing = [k for k in REQUIRED_MODEL_KEYS if k not in entry]
-        if missing:
-            raise ManifestError(f'{path}: model {entry.get("name", "?")!r} lacks {missing}')
-        entry = dict(entry)
-        for key in ('config', 'checkpoint'):
-            entry[key] = str((root / entry[key]).resolve())
-        models.append(entry)
-    manifest = Manifest(models=models, pairs=[dict(p) for p in data.get('pairs') or []], path=path)
-    for pair in manifest.pairs:
-        for role in ('baseline', 'ssa'):
-            manifest.model(pair[role])     # raises if the pair names an unknown model
-    return manifest
+    models: Dict[str, ZooModel] = {}
+    for raw in data.get('models') or []:
+        entry = _entry(raw, root, path)
+        if entry.name in models:
+            raise ManifestError(f'{path}: two models are called {entry.name!r}')
+        models[entry.name] = entry
+    zoo = Zoo(models=models, pairs={}, path=path)
+    pairs: Dict[str, ZooPair] = {}
+    for raw in data.get('pairs') or []:
+        pairs[raw['name']] = ZooPair(raw['name'], zoo.model(raw['baseline']),
+                                     zoo.model(raw['ssa']))
+    return Zoo(models=models, pairs=pairs, path=path)
+
+
+def init_zoo_model(name: str, device: str = 'cpu', manifest: Optional[os.PathLike] = None):
+    """Build and load the zoo model ``name`` in one call (eval mode, on ``device``)."""
+    return load_zoo(manifest).model(name).init(device)

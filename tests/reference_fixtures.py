@@ -85,11 +85,12 @@ def make_checkpoint(name: str, seed: Optional[int] = None) -> dict:
     representative = {key: min(group) for group in groups for key in group}
     shapes = {key: (shape, getattr(torch, dtype)) for key, shape, dtype, _ in fixture_keys(name)}
     state = OrderedDict()
-    for key, (shape, dtype) in shapes.items():
+    for key in shapes:
         source = representative.get(key, key)
         state[key] = _fill(source, shapes[source][0], shapes[source][1], seed, int_buffers)
     return {'state_dict': state,
-            'meta': {'CLASSES': list(meta['CLASSES']), 'PALETTE': [list(p) for p in meta['PALETTE']]}}
+            'meta': {'CLASSES': list(meta['CLASSES']),
+                     'PALETTE': [list(p) for p in meta['PALETTE']]}}
 
 
 def reference_input(seed: int, size: Tuple[int, int]) -> torch.Tensor:

@@ -6,7 +6,6 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pytest
 import torch
-
 from tiny_models import tiny_config
 
 K = 10
@@ -137,6 +136,7 @@ def test_extract_rejects_bad_inputs(models, image, tmp_path):
 
 def test_load_label_formats(tmp_path):
     from PIL import Image
+
     from analysis.extract import load_label
     lab = np.array([[0, 1], [2, 255]], np.uint8)
     indexed = Image.fromarray(lab, mode='L').convert('P')
@@ -310,6 +310,7 @@ def test_embed_backends_and_quality():
 
 def test_trustworthiness_matches_sklearn():
     from sklearn.manifold import trustworthiness
+
     from analysis.tsne import trustworthiness as ours
     rng = np.random.default_rng(1)
     x = rng.normal(size=(300, 12))
@@ -320,8 +321,8 @@ def test_trustworthiness_matches_sklearn():
 # --------------------------------------------------------------------------- relations
 
 def test_relation_data(extractions):
-    from ssa_seg.classifier import relation_matrix
     from analysis.figures import relation_figures
+    from ssa_seg.classifier import relation_matrix
     e, b = extractions
     fig, data = relation_figures(e, classes='present', order='index')
     assert data.classes == [0, 3, 7]
@@ -375,7 +376,8 @@ def test_relation_matrix_readable_with_150_classes(tmp_path):
     from analysis.relations import RelationData
     n = 150
     rng = np.random.default_rng(0)
-    mats = {'fixed S': rng.dirichlet(np.ones(n), size=n), 'adapted Sp': rng.dirichlet(np.ones(n), size=n)}
+    mats = {'fixed S': rng.dirichlet(np.ones(n), size=n),
+            'adapted Sp': rng.dirichlet(np.ones(n), size=n)}
     data = RelationData(matrices=mats, classes=list(range(n)),
                         class_names=[f'class name {i}' for i in range(n)], order='index',
                         selection='all', temperature=15.0)
@@ -401,7 +403,8 @@ def _check_file(path):
     elif suffix == '.svg':
         root = ET.fromstring(raw)
         assert root.tag.endswith('svg')
-        assert root.iter('{http://www.w3.org/2000/svg}text').__next__() is not None  # text stays text
+        # text stays text
+        assert root.iter('{http://www.w3.org/2000/svg}text').__next__() is not None
     elif suffix == '.png':
         from PIL import Image
         with Image.open(io.BytesIO(raw)) as im:

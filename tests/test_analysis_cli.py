@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
-
 from tiny_models import tiny_config
 
 REPO = Path(__file__).resolve().parent.parent
@@ -19,6 +18,7 @@ CLASSES = [f'thing{i}' for i in range(6)]
 def saved_models(tmp_path_factory):
     """Config files and checkpoints of a tiny SSA-Seg model and its vanilla baseline."""
     from mmengine.config import Config
+
     from ssa_seg.apis import init_model
     from ssa_seg.checkpoint import save_weights
     root = tmp_path_factory.mktemp('models')
@@ -44,7 +44,8 @@ def images(tmp_path_factory):
     (root / 'lab').mkdir()
     rng = np.random.default_rng(0)
     for name in ('a', 'b'):
-        Image.fromarray(rng.integers(0, 256, (40, 56, 3), dtype=np.uint8)).save(root / 'img' / f'{name}.png')
+        pixels = rng.integers(0, 256, (40, 56, 3), dtype=np.uint8)
+        Image.fromarray(pixels).save(root / 'img' / f'{name}.png')
         lab = np.zeros((40, 56), np.uint8)
         lab[:, 20:] = 2
         lab[30:] = 4

@@ -11,7 +11,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from app_inputs import REPO, AppServer, tiny_pair, write_inputs
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -26,10 +25,9 @@ TIMEOUT_MS = 60_000
 def _server_args(tmp_path: Path):
     if (REPO / 'checkpoints' / 'manifest.yaml').is_file():
         try:
-            from ssa_seg.zoo import load_manifest
+            from ssa_seg.zoo import load_zoo
 
-            pair = load_manifest().pair()
-            return ['--pair', pair['name']]
+            return ['--pair', load_zoo().pair().name]
         except Exception:   # a broken manifest is the zoo tests' business; use a tiny pair
             pass
     return tiny_pair(tmp_path / 'ckpt')
@@ -129,9 +127,8 @@ def test_example_with_label_shows_iou_then_a_new_upload_drops_the_label(browser,
     examples = sorted((REPO / 'app' / 'examples' / 'images').glob('*.png'))
     if not examples:
         pytest.skip('no shipped examples in app/examples/images')
-    from PIL import Image
-
     from app_inputs import scene
+    from PIL import Image
 
     page = _open(browser, server)
     try:

@@ -8,13 +8,14 @@ from __future__ import annotations
 import threading
 import urllib.error
 import urllib.request
+
 import numpy as np
 import pytest
+from app_inputs import BASELINE_CONFIG, REPO, SSA_CONFIG, AppServer, scene, tiny_pair, write_inputs
 from PIL import Image
 
-from analysis import compare
-from app_inputs import (BASELINE_CONFIG, REPO, SSA_CONFIG, AppServer, scene, tiny_pair,
-                             write_inputs)
+from analysis import colour, stats
+from analysis import io as image_io
 
 pytestmark = pytest.mark.slow
 gradio_client = pytest.importorskip('gradio_client')
@@ -63,17 +64,17 @@ def local_models(workdir, pair_args):
 def expected(models, path, label=None):
     """What the server should answer, computed with the library."""
     baseline, ssa = models
-    image = compare.load_image(path)
+    image = image_io.load_image(path)
     classes = list(baseline.dataset_meta['classes'])
-    lab = None if label is None else compare.load_label(label, image.size, len(classes))
-    pair = compare.segment_pair(baseline, ssa, image)
-    stats = compare.comparison_statistics(image, pair, classes, lab, pair_name='tiny',
+    lab = None if label is None else image_io.load_label(label, image.size, len(classes))
+    pair = stats.segment_pair(baseline, ssa, image)
+    numbers = stats.comparison_statistics(image, pair, classes, lab, pair_name='tiny',
                                           model_names=dict(baseline='tiny_baseline',
                                                            ssa='tiny_ssa'))
-    palette = compare.palette_array(baseline.dataset_meta['palette'], len(classes))[:len(classes)]
-    overlays = [compare.overlay(image.work, seg.work_mask, palette.tolist(), 0.5, len(classes))
+    palette = colour.palette_array(baseline.dataset_meta['palette'], len(classes))[:len(classes)]
+    overlays = [colour.overlay(image.work, seg.work_mask, palette.tolist(), 0.5, len(classes))
                 for _, seg in pair]
-    return stats, overlays
+    return numbers, overlays
 
 
 def without_times(stats):
@@ -314,9 +315,8 @@ def test_uploads_above_the_limit_are_refused(server, workdir):
 
 
 def test_paths_that_were_not_uploaded_are_refused(server):
-    import json
-
     import http.client
+    import json
 
     payload = json.dumps({'data': [{'path': '/etc/passwd', 'meta': {'_type': 'gradio.FileData'}},
                                    None, 'tiny', 0.5]})

@@ -13,10 +13,11 @@ from PIL import Image
 os.environ.setdefault('GRADIO_ANALYTICS_ENABLED', 'False')
 gr = pytest.importorskip('gradio')
 
-from analysis import compare  # noqa: E402
+from app_inputs import BASELINE_CONFIG, REPO, SSA_CONFIG, tiny_pair, write_inputs  # noqa: E402
+
+from analysis import colour  # noqa: E402
 from app import cli, security, ui  # noqa: E402
 from app.pairs import PairError, PairRegistry, pair_from_paths  # noqa: E402
-from app_inputs import BASELINE_CONFIG, REPO, SSA_CONFIG, tiny_pair, write_inputs  # noqa: E402
 
 
 @pytest.fixture(scope='module')
@@ -149,7 +150,7 @@ def test_comparison_run_and_api_outputs(registry, inputs):
     assert all(p.shape == (64, 96, 3) for p in pictures)
     assert base.startswith(gr.utils.get_upload_folder())
     assert stats['evaluation'] is None
-    expected = compare.overlay(run.image.work, run.segmentation.baseline.work_mask,
+    expected = colour.overlay(run.image.work, run.segmentation.baseline.work_mask,
                                run.pair.palette, 0.5, run.pair.num_classes)
     assert np.array_equal(pictures[0], expected)
     assert np.array_equal(pictures[2], run.disagreement())

@@ -5,11 +5,21 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ssa_seg.classifier import (LOSS_WEIGHTS, SSAClassifier, boundary_mask, cosine_logits,
-                                dice_loss, ground_truth_centers, relation_matrix,
-                                response_distillation_loss, semantic_centers,
-                                semantic_distillation_loss, spatial_centers,
-                                spatial_distillation_loss, ssa_losses)
+from ssa_seg.classifier import (
+    LOSS_WEIGHTS,
+    SSAClassifier,
+    boundary_mask,
+    cosine_logits,
+    dice_loss,
+    ground_truth_centers,
+    relation_matrix,
+    response_distillation_loss,
+    semantic_centers,
+    semantic_distillation_loss,
+    spatial_centers,
+    spatial_distillation_loss,
+    ssa_losses,
+)
 from ssa_seg.stepwise import stepwise_adapt
 
 torch.manual_seed(0)
@@ -131,7 +141,8 @@ def test_dice_loss_by_hand():
 def test_boundary_mask_marks_edges_dilated():
     label = torch.zeros(1, 1, 8, dtype=torch.long)
     label[..., 4:] = 1
-    assert boundary_mask(label)[0, 0].tolist() == [False, False, True, True, True, True, False, False]
+    assert boundary_mask(label)[0, 0].tolist() == [False, False, True, True,
+                                                   True, True, False, False]
 
 
 def test_response_distillation_by_hand():
@@ -146,9 +157,11 @@ def test_response_distillation_by_hand():
     label2 = torch.tensor([[[0, 0, 0, 0, 0, 0, 0, 1]]])
     student2 = torch.zeros(1, 2, 1, 8)
     student2[0, 1, 0, 7] = 5.0                              # only pixel 7 changes
-    per_pixel_7 = -(torch.tensor([0.25, 0.75]) * torch.log_softmax(torch.tensor([0.0, 5.0]), 0)).sum()
+    target_7 = torch.tensor([0.25, 0.75])
+    per_pixel_7 = -(target_7 * torch.log_softmax(torch.tensor([0.0, 5.0]), 0)).sum()
     expected = 0.5 * (math.log(2) ** 2) + 0.5 * per_pixel_7.item() * math.log(2)
-    assert response_distillation_loss(student2, teacher, label2).item() == pytest.approx(expected, rel=1e-5)
+    got = response_distillation_loss(student2, teacher, label2).item()
+    assert got == pytest.approx(expected, rel=1e-5)
     all_ignore = torch.full((1, 1, 8), 255)
     assert response_distillation_loss(student, teacher, all_ignore).item() == 0.0
 

@@ -32,7 +32,8 @@ def test_ade20k_config_forward_backward(name, ssa):
         sample = SegDataSample(gt_sem_seg=PixelData(data=label))
         sample.set_metainfo(dict(img_shape=(512, 512), ori_shape=(512, 512), pad_shape=(512, 512)))
         samples.append(sample)
-    inputs = [torch.randint(0, 256, (3, 512, 512), dtype=torch.uint8, generator=g) for _ in range(2)]
+    inputs = [torch.randint(0, 256, (3, 512, 512), dtype=torch.uint8, generator=g)
+              for _ in range(2)]
     data = model.data_preprocessor(dict(inputs=inputs, data_samples=samples), True)
     losses = model(**data, mode='loss')
     expected = {'decode.' + k for k in LOSS_WEIGHTS} if ssa else {'decode.loss_ce'}

@@ -9,10 +9,9 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 from mmseg.registry import DATASETS, MODELS
 
-from ssa_seg.apis import init_model
+from ssa_seg.evaluation import evaluate
 from ssa_seg.synthscenes import generate
-from ssa_seg.test import evaluate
-from ssa_seg.zoo import REPO_ROOT, load_manifest
+from ssa_seg.zoo import REPO_ROOT, load_zoo
 
 DEMO_CONFIGS = ['ssa_seg/configs/demo/baseline_synthscenes.py',
                 'ssa_seg/configs/demo/ssa_synthscenes.py']
@@ -43,8 +42,7 @@ def test_demo_config_training_reduces_the_loss(config, tiny_set):
 
 @pytest.fixture(scope='module')
 def val_subset(tmp_path_factory):
-    manifest = load_manifest()
-    n = max(m['subset_images'] for m in manifest.models)
+    n = max(m.extra['subset_images'] for m in load_zoo().models.values())
     out = tmp_path_factory.mktemp('val')
     # Images are seeded per (seed, split, index): the first n val images are those of the
     # full 200-image val set the models were evaluated on.
@@ -54,24 +52,22 @@ def val_subset(tmp_path_factory):
 
 @pytest.mark.skipif(not MANIFEST.exists(), reason='no demo pair trained yet')
 def test_manifest_lists_the_demo_pair():
-    manifest = load_manifest()
-    pair = manifest.pair()
-    baseline, ssa = manifest.model(pair['baseline']), manifest.model(pair['ssa'])
-    for entry in (baseline, ssa):
-        for key in ('name', 'config', 'checkpoint', 'classes', 'palette', 'val_mIoU',
-                    'train_command', 'train_minutes'):
-            assert key in entry, key
-        assert Path(entry['checkpoint']).stat().st_size < 10 * 2 ** 20   # a few MB
-        assert len(entry['classes']) == len(entry['palette']) == 10
-    assert ssa['config'].endswith('ssa_synthscenes.py')
+    pair = load_zoo().pair()
+    for entry in (pair.baseline, pair.ssa):
+        assert {'val_mIoU', 'train_minutes'} <= set(entry.metrics)
+        assert 'train_command' in entry.extra
+        assert Path(entry.checkpoint).stat().st_size < 10 * 2 ** 20   # a few MB
+        assert len(entry.classes) == len(entry.palette) == 10
+    assert pair.ssa.config.endswith('ssa_synthscenes.py')
+    assert pair.ssa.metrics['val_mIoU'] == 75.24 and pair.baseline.metrics['val_mIoU'] == 68.03
 
 
 @pytest.mark.skipif(not MANIFEST.exists(), reason='no demo pair trained yet')
 @pytest.mark.parametrize('role', ['baseline', 'ssa'])
 def test_shipped_checkpoint_reproduces_its_recorded_figure(role, val_subset):
-    manifest = load_manifest()
-    entry = manifest.model(manifest.pair()[role])
-    model = init_model(entry['config'], entry['checkpoint'])
-    assert list(model.dataset_meta['classes']) == entry['classes']
-    result = evaluate(model, data_root=str(val_subset), max_images=entry['subset_images'])
-    assert abs(result['mIoU'] - entry['subset_mIoU']) <= 0.5, (result['mIoU'], entry['subset_mIoU'])
+    entry = getattr(load_zoo().pair(), role)
+    model = entry.init()
+    assert tuple(model.dataset_meta['classes']) == entry.classes
+    result = evaluate(model, data_root=str(val_subset), max_images=entry.extra['subset_images'])
+    expected = entry.metrics['subset_mIoU']
+    assert abs(result['mIoU'] - expected) <= 0.5, (result['mIoU'], expected)

@@ -10,13 +10,13 @@ from mmengine.registry import init_default_scope
 from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
+from tiny_models import NUM_CLASSES, tiny_config, tiny_model_cfg
 
 import ssa_seg
 from ssa_seg.apis import extract_head_features, inference_model, init_model, ssa_classifier
 from ssa_seg.checkpoint import CheckpointError, save_weights
 from ssa_seg.classifier import LOSS_WEIGHTS, SSAClassifier
 from ssa_seg.stepwise import stepwise_adapt
-from tiny_models import NUM_CLASSES, tiny_config, tiny_model_cfg
 
 HEADS = ['SegformerHead', 'UPerHead', 'FCNHead', 'LightHamHead', 'OCRHead']
 
@@ -75,7 +75,8 @@ def test_reference_parameter_names():
         expected |= {f'{mlp}.0.weight', f'{mlp}.2.weight', f'{mlp}.2.bias'}
     assert {'decode_head.' + k for k in expected} <= keys
     ssa_keys = {k for k in keys if k.startswith('decode_head.')}
-    vanilla = {k for k in build('SegformerHead', ssa=False).state_dict() if k.startswith('decode_head.')}
+    vanilla = {k for k in build('SegformerHead', ssa=False).state_dict()
+               if k.startswith('decode_head.')}
     assert ssa_keys - vanilla == {'decode_head.' + k for k in expected} - {
         'decode_head.conv_seg.weight', 'decode_head.conv_seg.bias'}
 
@@ -97,10 +98,10 @@ def test_logits_equal_independent_stepwise_computation(head, tmp_path):
     data = make_batch(ssa_model, batch_size=2)
     with torch.no_grad():
         got = ssa_model(data['inputs'], mode='tensor')
-        x = vanilla.extract_feat(data['inputs'])
         captured = {}
         head_v = final_head(vanilla)
-        hook = head_v.conv_seg.register_forward_pre_hook(lambda m, a: captured.setdefault('f', a[0]))
+        hook = head_v.conv_seg.register_forward_pre_hook(
+            lambda m, a: captured.setdefault('f', a[0]))
         vanilla(data['inputs'], mode='tensor')
         hook.remove()
         expected = stepwise_adapt(clf, captured['f'])[2]
@@ -162,8 +163,8 @@ def test_reference_checkpoint_loads_and_matches_native(tmp_path, rng_image):
     cfg = tiny_config('SegformerHead')
     model = init_model(cfg)
     native = tmp_path / 'native.pth'
-    save_weights(model, native, meta=dict(dataset_meta=dict(classes=tuple('abcde'),
-                                                             palette=[[i, i, i] for i in range(5)])))
+    grey = [[i, i, i] for i in range(5)]
+    save_weights(model, native, meta=dict(dataset_meta=dict(classes=tuple('abcde'), palette=grey)))
     # mmseg 0.x / reference layout: DataParallel prefix, CLASSES/PALETTE in meta.
     reference = tmp_path / 'reference.pth'
     torch.save({'state_dict': {'module.' + k: v for k, v in model.state_dict().items()},
@@ -257,7 +258,8 @@ def test_pure_classifier_imports_torch_only():
     import sys
     code = ('import sys, importlib.util\n'
             'for m in ("mmseg", "mmengine", "mmcv"): sys.modules[m] = None\n'
-            f'spec = importlib.util.spec_from_file_location("clf", {ssa_seg.classifier.__file__!r})\n'
+            'spec = importlib.util.spec_from_file_location('
+            f'"clf", {ssa_seg.classifier.__file__!r})\n'
             'mod = importlib.util.module_from_spec(spec); sys.modules["clf"] = mod\n'
             'spec.loader.exec_module(mod)\n'
             'import torch; print(mod.SSAClassifier(8, 3)(torch.randn(1, 8, 4, 4)).shape)\n')

@@ -129,9 +129,10 @@ def test_generator_cli(tmp_path, capsys):
 # ---------------------------------------------------------------------------------------
 def test_dataset_loads_through_mmseg_pipeline(tmp_path):
     pytest.importorskip('mmseg')
-    import ssa_seg  # noqa: F401
     from mmengine.registry import init_default_scope
     from mmseg.registry import DATASETS
+
+    import ssa_seg  # noqa: F401
 
     generate(tmp_path, seed=0, num_train=3, num_val=2, size=64, progress=False)
     init_default_scope('mmseg')
@@ -219,10 +220,11 @@ def tiny_setup(tmp_path):
     """A tiny generated set, a config for it, and a random tiny model's checkpoint."""
     pytest.importorskip('mmseg')
     import torch
-    import ssa_seg  # noqa: F401
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
     from mmseg.registry import MODELS
+
+    import ssa_seg  # noqa: F401
 
     data = tmp_path / 'data'
     generate(data, seed=11, num_train=4, num_val=3, size=64, progress=False)
@@ -261,8 +263,9 @@ def test_test_cli_prints_table_and_miou_last(tiny_setup, capsys):
 
 def test_evaluate_function_and_max_images(tiny_setup):
     import torch
+
     from ssa_seg.apis import init_model
-    from ssa_seg.test import evaluate
+    from ssa_seg.evaluation import evaluate
 
     model = init_model(str(tiny_setup['config']), str(tiny_setup['checkpoint']))
     full = evaluate(model, data_root=str(tiny_setup['data']))

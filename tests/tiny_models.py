@@ -43,7 +43,8 @@ def tiny_model_cfg(head: str, ssa: bool = True, num_classes: int = NUM_CLASSES) 
                 train_cfg=dict(), test_cfg=dict(mode='whole'))
 
 
-def tiny_config(head: str = 'SegformerHead', ssa: bool = True, num_classes: int = NUM_CLASSES) -> dict:
+def tiny_config(head: str = 'SegformerHead', ssa: bool = True,
+                num_classes: int = NUM_CLASSES) -> dict:
     """A full config (model + test pipeline) usable with ``ssa_seg.apis.init_model``."""
     return dict(
         default_scope='mmseg',

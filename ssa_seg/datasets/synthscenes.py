@@ -1,4 +1,4 @@
-"""SynthScenes as an mmsegmentation data set (see ``ssa_seg.synthscenes`` and docs/synthscenes.md)."""
+"""SynthScenes as an mmsegmentation data set (``ssa_seg.synthscenes``, docs/synthscenes.md)."""
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 

@@ -1,6 +1,14 @@
 """mmsegmentation integration: SSA-Seg forms of decode heads, registered in ``MODELS``."""
-from mmseg.models.decode_heads import (ASPPHead, DepthwiseSeparableASPPHead, FCNHead,
-                                       LightHamHead, OCRHead, PSPHead, SegformerHead, UPerHead)
+from mmseg.models.decode_heads import (
+    ASPPHead,
+    DepthwiseSeparableASPPHead,
+    FCNHead,
+    LightHamHead,
+    OCRHead,
+    PSPHead,
+    SegformerHead,
+    UPerHead,
+)
 from mmseg.registry import MODELS
 
 from .ssa_head import ssa_head

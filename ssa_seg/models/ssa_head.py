@@ -16,7 +16,8 @@ from typing import Dict, Type
 
 from torch import Tensor
 
-from ..classifier import SSAClassifier, ssa_losses
+from ..classifier import DEFAULT_TEMPERATURE, SSAClassifier, ssa_losses
+from .features import head_features
 
 
 def ssa_head(base: Type, name: str | None = None) -> Type:
@@ -27,7 +28,7 @@ def ssa_head(base: Type, name: str | None = None) -> Type:
     """
 
     class SSAHead(base):
-        def __init__(self, *args, temperature: float = 15.0, **kwargs):
+        def __init__(self, *args, temperature: float = DEFAULT_TEMPERATURE, **kwargs):
             super().__init__(*args, **kwargs)
             if self.out_channels != self.num_classes:
                 raise ValueError(f'{type(self).__name__} needs out_channels == num_classes '
@@ -41,25 +42,19 @@ def ssa_head(base: Type, name: str | None = None) -> Type:
             for child_name, child in classifier.named_children():
                 setattr(self, child_name, child)
             self.__dict__['ssa_classifier'] = classifier
-            self._return_features = False
 
         def cls_seg(self, feat: Tensor) -> Tensor:
-            if self._return_features:
-                return feat
             return self.ssa_classifier(feat)
 
-        def head_features(self, inputs, *args) -> Tensor:
-            """The head's feature F (B x C x H x W), i.e. everything before ``cls_seg``."""
-            self._return_features = True
-            try:
-                return super().forward(inputs, *args)
-            finally:
-                self._return_features = False
+        def forward_features(self, inputs, *args) -> Tensor:
+            """The head's feature F (B x C x h x w), everything before ``cls_seg``;
+            stateless, safe to call from several threads."""
+            return head_features(self, inputs, *args)
 
         def loss(self, inputs, *args) -> Dict[str, Tensor]:
             # Plain heads: (batch_data_samples, train_cfg); cascade heads put prev_output first.
             *head_args, batch_data_samples, _train_cfg = args
-            feat = self.head_features(inputs, *head_args)
+            feat = head_features(self, inputs, *head_args)
             label = self._stack_batch_gt(batch_data_samples)[:, 0].long()
             student, teacher = self.ssa_classifier.forward_train(feat, label)
             # The main term is the head's own loss_decode (whatever it is configured to be),

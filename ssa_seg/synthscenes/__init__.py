@@ -28,13 +28,14 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 import cv2
 import numpy as np
 
+from ..classifier import IGNORE_INDEX
+
 CLASSES = ('sky', 'wall', 'floor', 'road', 'ceiling',
            'vegetation', 'window', 'door', 'person', 'car')
 # Label colours for visualisation (ADE20K's colours for the same concepts); not the
 # colours the scenes are rendered with, which are in MATERIALS.
 PALETTE = [[6, 230, 230], [120, 120, 120], [80, 50, 50], [140, 140, 140], [120, 120, 80],
            [4, 200, 3], [230, 230, 230], [8, 255, 51], [150, 5, 61], [0, 102, 200]]
-IGNORE_INDEX = 255
 GENERATOR_VERSION = 1
 
 SKY, WALL, FLOOR, ROAD, CEILING, VEGETATION, WINDOW, DOOR, PERSON, CAR = range(len(CLASSES))

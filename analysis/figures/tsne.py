@@ -1,0 +1,212 @@
+"""Figure kind ``tsne``: t-SNE of pixel features with the fixed and adapted prototypes of one
+class (paper Fig. 1/5), semantic and spatial domain, baseline beside SSA-Seg.
+
+Data: :func:`analysis.tsne.tsne_data`; renderers: :func:`tsne_plotly`, :func:`tsne_matplotlib`.
+"""
+from __future__ import annotations
+
+from typing import Optional, Sequence, Tuple
+
+import numpy as np
+
+from .. import style
+from ..tsne import (
+    DEFAULT_BACKEND,
+    DEFAULT_MAX_POINTS,
+    DEFAULT_PERPLEXITY,
+    DOMAINS,
+    EARLY_ITER,
+    FINAL_ITER,
+    TsneData,
+    tsne_data,
+)
+from . import FigureBundle, FigureKind, register_figure
+from .paper import new_figure
+
+
+def tsne_figures(extraction, baseline=None, class_name=None, *,
+                 max_points: int = DEFAULT_MAX_POINTS, seed: int = 0,
+                 perplexity: float = DEFAULT_PERPLEXITY, backend: str = DEFAULT_BACKEND,
+                 domains: Sequence[str] = ('semantic', 'spatial'),
+                 iterations: Tuple[int, int] = (EARLY_ITER, FINAL_ITER),
+                 n_jobs: int = 1) -> FigureBundle:
+    """t-SNE panels for one image (see :func:`analysis.tsne.tsne_data` for the arguments).
+
+    iterations: (exaggerated, normal) optimisation steps; the default keeps neighbourhoods
+    as well as the classic (250, 500) within ~2% at a third of the time (bench/bench_tsne.py).
+    """
+    data = tsne_data(extraction, baseline, class_name, max_points=max_points, seed=seed,
+                     perplexity=perplexity, backend=backend, domains=domains,
+                     iterations=iterations, n_jobs=n_jobs)
+    return FigureBundle(tsne_plotly(data), data)
+
+
+def tsne_plotly(data: TsneData):
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+    n = max(len(data.panels), 1)
+    titles = [f'{p.title}<br><sup>{cos_caption(p)}</sup>' for p in data.panels]
+    roles = legend_roles(data)
+    fig = make_subplots(rows=1, cols=n, subplot_titles=titles or None,
+                        horizontal_spacing=0.04)
+    hl, names = data.highlight, data.class_names
+    legend_done = set()
+    symbol = {'fixed': ('star', style.FIXED), 'adapted': ('star', style.ADAPTED)}
+    for col, panel in enumerate(data.panels, start=1):
+        pts, cls = panel.points, panel.point_classes
+        for key, sel, color, size, label in (
+                ('rest', cls != hl, style.REST, 4, 'other classes'),
+                ('hl', cls == hl, style.HIGHLIGHT, 5, names[hl])):
+            fig.add_trace(go.Scatter(
+                x=pts[sel, 0], y=pts[sel, 1], mode='markers', name=label, legendgroup=key,
+                showlegend=key not in legend_done and bool(sel.any()),
+                marker=dict(size=size, color=color, opacity=0.7 if key == 'rest' else 0.9),
+                text=[names[c] for c in cls[sel]],
+                hovertemplate='%{text}<extra></extra>'), row=1, col=col)
+            if sel.any():
+                legend_done.add(key)
+        for role, text in panel.proto_labels.items():
+            p = panel.proto_point(role, hl)
+            if p is None:
+                continue
+            sym, color = symbol.get(role, ('x', style.CENTER))
+            cos = panel.cosines.get(role, float('nan'))
+            fig.add_trace(go.Scatter(
+                x=[p[0]], y=[p[1]], mode='markers', name=roles.get(role, text),
+                legendgroup=role, showlegend=role not in legend_done,
+                marker=dict(symbol=sym, size=20, color=color, line=dict(width=1, color='black')),
+                hovertemplate=f'{text} of {names[hl]}<br>cos to class mean: {cos:.3f}'
+                              '<extra></extra>'), row=1, col=col)
+            legend_done.add(role)
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
+    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False)
+    for col in range(1, n + 1):
+        fig.update_yaxes(scaleanchor=f'x{col if col > 1 else ""}', scaleratio=1, row=1, col=col)
+    fig.update_layout(
+        template='plotly_white', height=460, autosize=True,
+        title=dict(text=f't-SNE of pixel features, class "{names[hl]}" highlighted '
+                        f'({data.source} pixels, seed {data.seed})', x=0.5),
+        legend=dict(orientation='h', yanchor='top', y=-0.02, xanchor='center', x=0.5),
+        margin=dict(l=20, r=20, t=90, b=40))
+    return fig
+
+
+def tsne_matplotlib(data, width: Optional[float] = None):
+    """Panels side by side: the highlighted class against the rest, with its prototypes as
+    stars. One panel fits a single column; two or three take the full page width."""
+    from matplotlib.lines import Line2D
+    n = len(data.panels)
+    if width is None:
+        width = style.SINGLE_COLUMN if n <= 1 else min(style.DOUBLE_COLUMN, 2.35 * n)
+    panel_w = width / max(n, 1)
+    fig = new_figure(width, panel_w + 0.55)
+    axes = fig.subplots(1, max(n, 1), squeeze=False)[0]
+    hl = data.highlight
+    markers = {'fixed': (style.FIXED, '*'), 'adapted': (style.ADAPTED, '*')}
+    for ax, panel in zip(axes, data.panels):
+        pts, cls = panel.points, panel.point_classes
+        rest, mine = cls != hl, cls == hl
+        ax.scatter(pts[rest, 0], pts[rest, 1], s=1.2, c=style.REST, linewidths=0,
+                   rasterized=True)
+        ax.scatter(pts[mine, 0], pts[mine, 1], s=2.0, c=style.HIGHLIGHT, linewidths=0,
+                   rasterized=True)
+        for role in panel.protos:
+            p = panel.proto_point(role, hl)
+            if p is None:
+                continue
+            color, marker = markers.get(role, (style.CENTER, 'P'))
+            ax.scatter([p[0]], [p[1]], s=110, marker=marker, c=color, edgecolors='black',
+                       linewidths=0.5, zorder=5)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_aspect('equal', adjustable='datalim')
+        ax.set_title(panel.title, pad=2)
+        ax.set_xlabel(cos_caption(panel), fontsize=style.FONT_SIZE - 1.5, labelpad=2)
+    handles = [Line2D([], [], ls='', marker='o', ms=3, mfc=style.HIGHLIGHT, mec='none',
+                      label=data.highlight_name),
+               Line2D([], [], ls='', marker='o', ms=3, mfc=style.REST, mec='none',
+                      label='other classes')]
+    for role, text in legend_roles(data).items():
+        color, marker = markers.get(role, (style.CENTER, 'P'))
+        handles.append(Line2D([], [], ls='', marker=marker, ms=7, mfc=color, mec='black',
+                              mew=0.5, label=text))
+    fig.legend(handles=handles, loc='outside lower center', ncol=min(len(handles), 6),
+               frameon=False, handletextpad=0.2, columnspacing=0.9)
+    return fig
+
+def proto_symbols(panel) -> dict:
+    """Role -> symbol of the prototype in this panel's domain."""
+    if panel.domain == 'spatial':
+        return {'fixed': 'P', 'adapted': 'Pp'}
+    if panel.domain == 'classifier':
+        return {'fixed': 'S', 'adapted': 'center'}
+    return {'fixed': 'S', 'adapted': 'Sp'}
+
+def legend_roles(data) -> dict:
+    """One legend entry per prototype role, naming the symbol of every domain shown,
+    e.g. 'fixed prototype (S, P)'."""
+    words = {'fixed': 'fixed prototype', 'adapted': 'adapted prototype'}
+    symbols = {}
+    for panel in data.panels:
+        for role in panel.protos:
+            sym = proto_symbols(panel).get(role, role)
+            symbols.setdefault(role, [])
+            if sym not in symbols[role]:
+                symbols[role].append(sym)
+    return {role: f'{words.get(role, role)} ({", ".join(syms)})'
+            for role, syms in symbols.items()}
+
+def cos_caption(panel, sep: str = ', ') -> str:
+    """'cos to class mean: S 0.41, Sp 0.83' (empty when the class has no pixels here)."""
+    sym = proto_symbols(panel)
+    parts = [f'{sym.get(r, r)} {v:.2f}' for r, v in panel.cosines.items() if np.isfinite(v)]
+    return ('cos to class mean: ' + sep.join(parts)) if parts else 'class absent'
+
+
+def add_arguments(group) -> None:
+    group.add_argument('--class', dest='class_name',
+                       help='t-SNE: class to highlight (name or index)')
+    group.add_argument('--max-points', type=int, default=DEFAULT_MAX_POINTS,
+                       help='t-SNE: pixel sample cap')
+    group.add_argument('--domains', default='semantic,spatial',
+                       help='t-SNE: panels of the SSA-Seg model, from ' + ', '.join(DOMAINS)
+                            + ' (classifier: F+Pf with the final centers)')
+    group.add_argument('--seed', type=int, default=0, help='t-SNE: seed (same seed, same figure)')
+    group.add_argument('--perplexity', type=float, default=DEFAULT_PERPLEXITY)
+    group.add_argument('--iterations', default=None, metavar='E,N',
+                       help=f't-SNE: exaggerated and normal iterations (default {EARLY_ITER},'
+                            f'{FINAL_ITER}; the classic schedule is 250,500)')
+    group.add_argument('--backend', choices=('opentsne', 'sklearn'), default=None,
+                       help=f't-SNE implementation (default: {DEFAULT_BACKEND}, the measured '
+                            'choice)')
+
+
+def options_from_args(args) -> dict:
+    """Figure options from parsed CLI arguments; ValueError names a bad one."""
+    if args.max_points <= 0:
+        raise ValueError('--max-points must be positive')
+    domains = tuple(d.strip() for d in args.domains.split(',') if d.strip())
+    bad = [d for d in domains if d not in DOMAINS]
+    if bad or not domains:
+        raise ValueError(f'--domains {args.domains}: unknown {bad or args.domains}; '
+                         f'choose from {", ".join(DOMAINS)}')
+    options = dict(class_name=args.class_name, max_points=args.max_points, seed=args.seed,
+                   perplexity=args.perplexity, domains=domains)
+    if args.backend:
+        options['backend'] = args.backend
+    if args.iterations:
+        try:
+            early, final = (int(v) for v in args.iterations.split(','))
+        except ValueError:
+            raise ValueError(f'--iterations {args.iterations}: expected two integers like '
+                             '250,500') from None
+        if early < 0 or final < 1:
+            raise ValueError(f'--iterations {args.iterations}: need E >= 0 and N >= 1')
+        options['iterations'] = (early, final)
+    return options
+
+
+KIND = register_figure(FigureKind(
+    name='tsne', title='t-SNE of pixel features', data=tsne_data, data_type=TsneData,
+    plotly=tsne_plotly, matplotlib=tsne_matplotlib, uses_baseline=True,
+    add_arguments=add_arguments, options_from_args=options_from_args))

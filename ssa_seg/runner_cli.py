@@ -1,0 +1,42 @@
+"""What the Runner entry points (``python -m ssa_seg.train`` and ``ssa_seg.test``) share:
+the common options, config loading with a readable failure, the default work dir."""
+from __future__ import annotations
+
+import argparse
+import os
+import os.path as osp
+from typing import Optional, Sequence
+
+LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
+
+
+def parse_runner_args(parser: argparse.ArgumentParser,
+                      argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    """Add the options every Runner entry point shares (--cfg-options, --launcher), then parse."""
+    from mmengine.config import DictAction
+
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, metavar='KEY=VALUE',
+                        help='override config entries, e.g. train_cfg.max_iters=2000')
+    parser.add_argument('--launcher', choices=LAUNCHERS, default='none',
+                        help='job launcher for distributed runs')
+    # torch.distributed.launch passes --local-rank; torchrun sets LOCAL_RANK instead.
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0,
+                        help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def config_or_exit(path: str, cfg_options: Optional[dict] = None):
+    """:func:`ssa_seg.apis.load_config`, with ``SystemExit`` and a message when it fails."""
+    from ssa_seg.apis import load_config
+
+    try:
+        return load_config(path, cfg_options)
+    except FileNotFoundError as err:
+        raise SystemExit(f'error: {err}') from None
+
+
+def default_work_dir(config_path: str) -> str:
+    return osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
