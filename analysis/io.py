@@ -46,6 +46,10 @@ ImageSource = Union[str, os.PathLike, bytes, bytearray, io.IOBase, np.ndarray, I
 class ImageLoadError(ValueError):
     """An image (or label) cannot be used; the message says why, for the user to read."""
 
+class ImageNotFoundError(ImageLoadError, FileNotFoundError):
+    """The image (or label) file does not exist."""
+
+
 class LabelError(ImageLoadError):
     """A ground-truth label does not fit the image or the model's classes."""
 
@@ -96,7 +100,7 @@ def _open_pil(source: ImageSource, formats: Sequence[str], max_pixels: int, what
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         if not path.is_file():
-            raise ImageLoadError(f'{what} file not found: {name}')
+            raise ImageNotFoundError(f'{what} file not found: {path}')
         if path.stat().st_size == 0:
             raise ImageLoadError(f'{what} file {name} is empty (0 bytes).')
         fp = path

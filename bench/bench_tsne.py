@@ -84,8 +84,8 @@ def demo_features(n: int):
 
 def time_figure(x, cls, protos, adapted, n_jobs: int):
     """Seconds for the whole 10k-point figure: sample, embed (with prototypes), plotly."""
-    from analysis.figures import tsne_plotly
-    from analysis.paper import export_matplotlib
+    from analysis.figures import export_matplotlib
+    from analysis.figures.tsne import tsne_plotly
     highlight = int(np.bincount(cls).argmax())
     # Warm up: imports and first-call costs are paid once by the app, not per figure.
     T.embed(x[:200], seed=0)

@@ -1,8 +1,14 @@
 """High-level API in the style of ``mmseg.apis``: build, load, segment.
 
->>> model = init_model('ssa_seg/configs/demo/ssa_synthscenes.py', 'checkpoints/demo_ssa.pth')
->>> result = inference_model(model, 'image.png')   # SegDataSample (a list for a list)
->>> result.pred_sem_seg.data.shape                    # 1 x H x W
+From the repository root (the doctest runs there):
+
+>>> model = init_model('ssa_seg/configs/demo/ssa_synthscenes.py',
+...                    'checkpoints/synthscenes_ssa.pth')
+>>> result = inference_model(model, 'app/examples/images/synthscenes_val_00001.png')
+>>> tuple(result.pred_sem_seg.data.shape)             # 1 x H x W, the image's size
+(1, 256, 256)
+>>> len(inference_model(model, [np.zeros((64, 64, 3), np.uint8)] * 2))   # a list for a list
+2
 """
 from __future__ import annotations
 

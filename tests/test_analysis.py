@@ -117,37 +117,39 @@ def test_label_follows_pipeline_geometry():
     assert grid.shape == (16, 16) and grid.dtype == torch.int64
     assert (grid[8:] == 255).all()           # padding rows
     assert (grid[1:8, :8] == 2).all() and (grid[:8, 8:] == 5).all()
-    red = label_to_feature_grid(np.array([[0, 1], [3, 255]], np.uint8), (2, 2), 10,
-                                reduce_zero_label=True)
+    from analysis.io import load_label
+    raw = np.array([[0, 1], [3, 255]], np.uint8)
+    red = label_to_feature_grid(load_label(raw, (2, 2), 10, reduce_zero_label=True), (2, 2), 10)
     assert red.tolist() == [[255, 0], [2, 255]]
 
 
 def test_extract_rejects_bad_inputs(models, image, tmp_path):
     from analysis.extract import extract
-    with pytest.raises(ValueError, match='label size'):
+    with pytest.raises(ValueError, match="must have the image's size"):
         extract(models[0], image, np.zeros((10, 10), np.uint8))
     with pytest.raises(FileNotFoundError):
         extract(models[0], str(tmp_path / 'missing.png'))
     bad = tmp_path / 'notes.png'
     bad.write_text('not an image')
-    with pytest.raises(ValueError, match='not an image'):
+    with pytest.raises(ValueError, match='not a readable image'):
         extract(models[0], str(bad))
 
 
 def test_load_label_formats(tmp_path):
     from PIL import Image
 
-    from analysis.extract import load_label
+    from analysis.io import load_label
     lab = np.array([[0, 1], [2, 255]], np.uint8)
     indexed = Image.fromarray(lab, mode='L').convert('P')
     indexed.save(tmp_path / 'p.png')
-    assert load_label(tmp_path / 'p.png').tolist() == lab.tolist()
+    assert load_label(tmp_path / 'p.png', (2, 2), 3).tolist() == lab.tolist()
     Image.fromarray(lab).save(tmp_path / 'l.png')
-    assert load_label(str(tmp_path / 'l.png')).tolist() == lab.tolist()
+    assert load_label(str(tmp_path / 'l.png'), (2, 2), 3).tolist() == lab.tolist()
     colour = np.zeros((2, 2, 3), np.uint8)
     colour[0, 0] = (255, 0, 0)
+    Image.fromarray(colour).save(tmp_path / 'c.png')
     with pytest.raises(ValueError, match='colour'):
-        load_label(colour)
+        load_label(tmp_path / 'c.png', (2, 2), 3)
 
 
 def test_class_index_errors():
@@ -260,7 +262,7 @@ def test_tsne_data_panels_and_determinism(extractions):
     assert not np.array_equal(other.panels[1].point_classes, data.panels[1].point_classes) \
         or not np.array_equal(other.panels[1].points, data.panels[1].points)
     # The figure is a plain function of the data.
-    from analysis.figures import tsne_plotly
+    from analysis.figures.tsne import tsne_plotly
     assert tsne_plotly(again).to_json() == fig.to_json()
 
 
@@ -372,7 +374,8 @@ def test_cluster_order_groups_related_classes():
 
 def test_relation_matrix_readable_with_150_classes(tmp_path):
     """150 classes: every class gets a tick label, font stays >= ~3.5 pt, file renders."""
-    from analysis.paper import matplotlib_figure, relation_cell_inches
+    from analysis.figures import matplotlib_figure
+    from analysis.figures.relations import relation_cell_inches
     from analysis.relations import RelationData
     n = 150
     rng = np.random.default_rng(0)
@@ -386,7 +389,7 @@ def test_relation_matrix_readable_with_150_classes(tmp_path):
     assert len(ax.get_yticklabels()) == n
     assert ax.get_yticklabels()[0].get_fontsize() >= 3.5
     assert relation_cell_inches(n) * 72 >= 4
-    from analysis.figures import relation_plotly
+    from analysis.figures.relations import relation_plotly
     pfig = relation_plotly(data)
     assert pfig.layout.height >= n * 8
 
@@ -447,7 +450,7 @@ def test_same_data_same_file(extractions, tmp_path):
 
 def test_paper_figure_sizes(extractions):
     from analysis import figures, style
-    from analysis.paper import matplotlib_figure
+    from analysis.figures import matplotlib_figure
     e, _ = extractions
     fig = matplotlib_figure(figures.shift_table(e).data)
     assert fig.get_figwidth() == pytest.approx(style.SINGLE_COLUMN)

@@ -117,8 +117,8 @@ def test_cli_batch_mode(saved_models, images, tmp_path, capsys):
 
 
 @pytest.mark.parametrize('case, message', [
-    ('missing_image', 'image not found'),
-    ('not_an_image', 'not an image file'),
+    ('missing_image', 'Image file not found'),
+    ('not_an_image', 'is not a readable image file'),
     ('unknown_class', "unknown class 'giraffe'"),
     ('bad_suffix', 'unsupported format'),
     ('missing_checkpoint', 'checkpoint not found'),
@@ -170,7 +170,7 @@ def test_python_dash_m_entry_point(saved_models, images, tmp_path):
     bad = subprocess.run([sys.executable, '-m', 'analysis', 'shift', *_models(saved_models, False),
                           '--image', str(tmp_path / 'missing.png'), '--json', str(out)],
                          cwd=REPO, capture_output=True, text=True, timeout=300)
-    assert bad.returncode != 0 and 'image not found' in bad.stderr
+    assert bad.returncode != 0 and 'Image file not found' in bad.stderr
     assert 'Traceback' not in bad.stderr
 
 

@@ -182,7 +182,7 @@ def test_analysis_tab_functions(registry, inputs):
     tsne, relations, shift, data = ui.analysis_figures(registry, run.view_state(), 'road')
     assert 'road' in tsne.layout.title.text
     assert len(relations.data) == 3            # fixed, adapted and (with the label) teacher
-    assert set(data) == {'tsne', 'relations', 'prototype_shift'}
+    assert set(data) == {'tsne', 'relations', 'shift'}      # one per registered figure
     with pytest.raises(gr.Error, match='at least one format'):
         ui.export_figures(data, [])
     files = ui.export_figures(data, ['png', 'svg', 'pdf'])

@@ -15,15 +15,15 @@ from analysis.io import ImageLoadError
 
 
 def test_16_bit_png_is_scaled_by_257(tmp_path):
-    levels = np.array([[0, 128, 129, 300], [61439, 65407, 65408, 65535]], np.uint16)
+    levels = np.array([[0, 128, 129, 300], [61439, 65406, 65407, 65535]], np.uint16)
     levels = np.repeat(np.repeat(levels, 8, axis=0), 8, axis=1)      # 16 x 32: above the minimum
     path = tmp_path / 'grey16.png'
     Image.fromarray(levels).save(path)
     with Image.open(path) as im:
         assert im.mode.startswith('I')                              # really stored as 16 bit
     rgb = image_io.load_image(path).rgb
-    # round(v / 257): 128 -> 0 (0.498), 129 -> 1 (0.502), 300 -> 1, 61439 -> 239,
-    # 65407 -> 254 (254.50 - 0.004), 65408 -> 255, 65535 -> 255
+    # round(v / 257): 128 -> 0 (0.498), 129 -> 1 (0.502), 300 -> 1 (1.167), 61439 -> 239
+    # (239.06), 65406 -> 254 (254.498), 65407 -> 255 (254.502), 65535 -> 255
     expected = np.array([[0, 0, 1, 1], [239, 254, 255, 255]], np.uint8)
     assert np.array_equal(rgb[::8, ::8, 0], expected)
     assert (rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 0] == rgb[..., 2]).all()

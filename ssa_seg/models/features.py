@@ -42,6 +42,15 @@ def head_features(head: nn.Module, inputs, *args) -> Tensor:
     ``inputs``: the backbone (and neck) outputs the head takes; ``args``: extra forward
     arguments (``prev_output`` for cascade heads such as OCRHead). Dropout is part of
     ``cls_seg`` in mmseg heads, so F is the pre-dropout feature, in any mode.
+
+    >>> import torch
+    >>> from mmseg.models.decode_heads import SegformerHead
+    >>> head = SegformerHead(in_channels=[4, 4], in_index=[0, 1], channels=6, num_classes=3)
+    >>> x = [torch.randn(1, 4, 8, 8), torch.randn(1, 4, 4, 4)]
+    >>> tuple(head_features(head.eval(), x).shape)          # C = channels, at the first scale
+    (1, 6, 8, 8)
+    >>> bool((head.cls_seg(head_features(head, x)) == head(x)).all())
+    True
     """
     if hasattr(head, '_forward_feature') and not args:
         return head._forward_feature(inputs)
