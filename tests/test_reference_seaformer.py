@@ -237,3 +237,31 @@ def test_config_trains_one_step(name):
     start = time.perf_counter()
     _train_step(name)
     print(name, f'{time.perf_counter() - start:.2f} s')
+
+
+def test_backbone_init_weights_and_local_pretrained_file(tmp_path):
+    """init_weights re-draws convs (norm layers keep their constructor values); a local
+    ImageNet-style checkpoint (``state_dict_ema`` with a classifier entry) loads into the
+    backbone, the classifier entry being skipped."""
+    init_default_scope('mmseg')
+    cfg = _model_cfg(BASE).backbone
+    torch.manual_seed(0)
+    source = MODELS.build(cfg)
+    weights = dict(source.state_dict(), **{'classifier.weight': torch.zeros(1000, 256)})
+    torch.save({'state_dict_ema': weights}, tmp_path / 'seaformer_b_cls.pth')
+
+    cfg.init_cfg = dict(type='Pretrained', checkpoint=str(tmp_path / 'seaformer_b_cls.pth'))
+    torch.manual_seed(1)
+    model = MODELS.build(cfg)
+    proj_bn = model.trans1.transformer_blocks[0].attn.proj[1].bn
+    assert proj_bn.weight.abs().sum() == 0          # the attention projections start at 0
+    model.init_weights()
+    for key, value in source.state_dict().items():
+        assert torch.equal(model.state_dict()[key], value), key
+
+    cfg.init_cfg = None
+    model = MODELS.build(cfg)
+    model.init_weights()
+    stem = model.smb1.stem_block[0].c.weight        # N(0, 2 / (3 * 3 * 16))
+    assert abs(stem.std().item() - (2 / 144) ** 0.5) < 0.05
+    assert all(torch.isfinite(p).all() for p in model.parameters())
