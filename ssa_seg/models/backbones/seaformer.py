@@ -46,8 +46,8 @@ class ConvBN(nn.Sequential):
     """Bias-free ``Conv2d`` (child ``c``) followed by a norm layer (child ``bn``).
 
     A ``Sequential`` with these two child names because the checkpoints store ``*.c.weight``
-    and ``*.bn.*``. ``bn_weight_init=0`` starts the layer as a zero map (used on the attention
-    projections so a fresh block starts close to the identity through its residual).
+    and ``*.bn.*``. ``bn_weight_init=0`` makes a freshly built layer output zeros (its BN
+    bias is 0 too); the reference does this on the attention's output projections.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int = 1,
@@ -288,7 +288,7 @@ class SeaFormer(BaseModule):
             then the last stack's output.
         emb_dims: channels of each transformer stage (= output of the stack it follows).
         key_dims: query/key channels per head, per transformer stage.
-        depths: blocks per transformer stage; stage ``i`` follows stack
+        depths: blocks per transformer stage; stage ``i`` follows stack (both 0-based)
             ``len(cfgs) - len(depths) + i``.
         num_heads: attention heads (all stages).
         attn_ratios: value channels per head / key_dim.
