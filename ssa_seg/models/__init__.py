@@ -30,3 +30,6 @@ SSA_HEADS = {cls.__name__: cls for cls in (register_ssa_head(base) for base in S
 globals().update(SSA_HEADS)
 
 __all__ = ['ssa_head', 'register_ssa_head', 'SSA_HEADS', *SSA_HEADS]
+
+# Ported backbones and heads register themselves on import (after register_ssa_head exists).
+from . import backbones, heads  # noqa: E402,F401

@@ -1,0 +1,3 @@
+# SeaFormer-L + LightHead + SSA-Seg on ADE20K: the baseline config with the SSA-Seg classifier.
+_base_ = ['./seaformer_large_512x512_160k_4x4_ade20k.py']
+model = dict(decode_head=dict(type='LightHead_ssa'))

@@ -1,0 +1,3 @@
+"""Decode heads ported from the reference SSA-Seg code and their ``*_ssa`` forms (registered in
+mmseg's MODELS on import; the SSA forms through ``ssa_seg.models.register_ssa_head``)."""
+from .seaformer import LightHead, LightHead_ssa  # noqa: F401

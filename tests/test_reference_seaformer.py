@@ -1,0 +1,267 @@
+"""SeaFormer (backbone ``SeaFormer``, heads ``LightHead`` / ``LightHead_ssa``) against the
+reference fixtures, plus non-square inputs, the SeaFormer-B key structure and one training step
+of every SeaFormer config."""
+import math
+import time
+
+import pytest
+import torch
+from mmengine.model import revert_sync_batchnorm
+from mmengine.registry import init_default_scope
+from mmengine.structures import PixelData
+from mmseg.registry import MODELS
+from mmseg.structures import SegDataSample
+from reference_fixtures import (
+    assert_matches_fixture,
+    fixture_keys,
+    make_checkpoint,
+    reference_logits,
+)
+
+from ssa_seg.apis import init_model, load_config
+from ssa_seg.checkpoint import load_weights
+from ssa_seg.classifier import LOSS_WEIGHTS
+from ssa_seg.zoo import REPO_ROOT
+
+CONFIGS = REPO_ROOT / 'ssa_seg' / 'configs' / 'seaformer'
+LARGE = 'seaformer_large_512x512_160k_4x4_ade20k'
+BASE = 'seaformer_base_512x512_160k_4x4_ade20k'
+# The released configs use SyncBN; the fixtures were made with BN (identical at eval).
+BN = {'model.backbone.norm_cfg.type': 'BN', 'model.decode_head.norm_cfg.type': 'BN'}
+
+
+def build_loaded(name, tmp_path, seed=None):
+    """The model of config ``name`` with fixture ``name``'s checkpoint (at ``seed``), in eval."""
+    model = init_model(CONFIGS / f'{name}.py', cfg_options=BN)
+    path = tmp_path / f'{name}.pth'
+    torch.save(make_checkpoint(name, seed), path)
+    load_weights(model, path)
+    return model.eval()
+
+
+@pytest.mark.parametrize('name', [LARGE, LARGE + '_ssa'])
+def test_matches_reference_fixture(name, tmp_path):
+    model = build_loaded(name, tmp_path)
+    assert type(model.backbone).__name__ == 'SeaFormer'
+    assert type(model.decode_head).__name__ == ('LightHead_ssa' if name.endswith('_ssa')
+                                                else 'LightHead')
+    logits = reference_logits(model, seed=0, size=(256, 256))
+    assert logits.shape == (1, 150, 256, 256)
+    result = assert_matches_fixture(logits, name)
+    print(name, result)
+
+
+def test_state_dict_keys_equal_reference(tmp_path):
+    """Every key of both reference checkpoints is in the model with its shape; the SSA model
+    lacks only the loss buffer the loader ignores (``ssa_loss.criterion.empty_weight``)."""
+    for name in (LARGE, LARGE + '_ssa'):
+        model = init_model(CONFIGS / f'{name}.py', cfg_options=BN)
+        own = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+        ref = {k: shape for k, shape, _, _ in fixture_keys(name)}
+        extra_ref = set(ref) - set(own)
+        assert extra_ref <= {'decode_head.ssa_loss.criterion.empty_weight'}, extra_ref
+        assert set(own) <= set(ref), set(own) - set(ref)
+        assert all(own[k] == ref[k] for k in own)
+
+
+@pytest.mark.parametrize('name', [LARGE, LARGE + '_ssa'])
+def test_non_square_input_seed_1(name, tmp_path):
+    """224 x 288 at seed 1: rows and columns have different lengths at every transformer stage
+    (the position embeddings are resized to each), and the logits are finite."""
+    model = build_loaded(name, tmp_path, seed=1)
+    lengths = []
+    hooks = [m.register_forward_hook(lambda mod, args, out: lengths.append(args[0].shape[-1]))
+             for n, m in model.backbone.named_modules() if n.endswith('pos_emb_rowq')
+             or n.endswith('pos_emb_columnq')]
+    logits = reference_logits(model, seed=1, size=(224, 288))
+    for hook in hooks:
+        hook.remove()
+    assert logits.shape == (1, 150, 224, 288)
+    assert torch.isfinite(logits).all()
+    assert logits.std() > 0
+    # Row/column pairs per block: 224 -> 28, 14, 7, 4 and 288 -> 36, 18, 9, 5 at 1/8 .. 1/64;
+    # the transformer stages of SeaFormer-L run at 1/16, 1/32, 1/64.
+    pairs = set(zip(lengths[::2], lengths[1::2], strict=True))
+    assert pairs == {(14, 18), (7, 9), (4, 5)}, pairs
+
+
+# ---------------------------------------------------------------------------------------------
+# Expected state-dict structure, derived from the reference architecture (not from our code):
+# each entry of the reference's ``Conv2d_BN`` is one conv weight plus a BatchNorm's weight,
+# bias, running_mean, running_var, num_batches_tracked (6 keys); mmcv ``ConvModule`` with norm
+# has the same 6 (``conv.weight``, ``bn.*``). An inverted residual has 3 Conv2d_BN (2 when its
+# expand ratio is 1: no 1x1 expansion). A SeaFormer block has 8 Conv2d_BN in the attention
+# (to_q, to_k, to_v, proj, proj_encode_row, proj_encode_column, dwconv, pwconv), 4 position
+# embeddings and an MLP of 2 Conv2d_BN plus a biased depthwise conv: 8*6 + 4 + 2*6 + 2 = 66.
+# LightHead: conv_seg (2), linear_fuse (6), two ConvModules per fusion block (12 each).
+# Shapes come from the reference formulas: hidden = round(in * t); q/k channels key_dim * heads;
+# v channels attn_ratio (2) * key_dim * heads; MLP hidden = dim * mlp_ratio.
+# The function is checked against the SeaFormer-L fixture, then applied to SeaFormer-B.
+# ---------------------------------------------------------------------------------------------
+
+def expected_seaformer_shapes(backbone, head):
+    shapes = {}
+
+    def conv_bn(prefix, cin, cout, k=1, groups=1, conv='c'):
+        shapes[f'{prefix}.{conv}.weight'] = (cout, cin // groups, k, k)
+        for entry in ('weight', 'bias', 'running_mean', 'running_var'):
+            shapes[f'{prefix}.bn.{entry}'] = (cout,)
+        shapes[f'{prefix}.bn.num_batches_tracked'] = ()
+
+    conv_bn('backbone.smb1.stem_block.0', 3, backbone['channels'][0], 3)
+    for i, specs in enumerate(backbone['cfgs']):
+        cin = backbone['channels'][i]
+        for j, (k, t, c, _stride) in enumerate(specs):
+            base, hidden, idx = f'backbone.smb{i + 1}.layer{j + 1}.conv', int(round(cin * t)), 0
+            if t != 1:
+                conv_bn(f'{base}.0', cin, hidden)
+                idx = 2
+            conv_bn(f'{base}.{idx}', hidden, hidden, k, groups=hidden)
+            conv_bn(f'{base}.{idx + 2}', hidden, c)
+            cin = c
+    heads = backbone['num_heads']
+    for i, depth in enumerate(backbone['depths']):
+        dim, kd = backbone['emb_dims'][i], backbone['key_dims'][i]
+        qk, v = kd * heads, 2 * kd * heads
+        hidden = int(dim * backbone['mlp_ratios'][i])
+        for b in range(depth):
+            p = f'backbone.trans{i + 1}.transformer_blocks.{b}'
+            conv_bn(f'{p}.attn.to_q', dim, qk)
+            conv_bn(f'{p}.attn.to_k', dim, qk)
+            conv_bn(f'{p}.attn.to_v', dim, v)
+            conv_bn(f'{p}.attn.proj.1', v, dim)
+            conv_bn(f'{p}.attn.proj_encode_row.1', v, v)
+            conv_bn(f'{p}.attn.proj_encode_column.1', v, v)
+            for axis in ('rowq', 'rowk', 'columnq', 'columnk'):
+                shapes[f'{p}.attn.pos_emb_{axis}.pos_embed'] = (1, qk, 16)
+            conv_bn(f'{p}.attn.dwconv', 2 * qk + v, 2 * qk + v, 3, groups=2 * qk + v)
+            conv_bn(f'{p}.attn.pwconv', 2 * qk + v, dim)
+            conv_bn(f'{p}.mlp.fc1', dim, hidden)
+            shapes[f'{p}.mlp.dwconv.weight'] = (hidden, 1, 3, 3)
+            shapes[f'{p}.mlp.dwconv.bias'] = (hidden,)
+            conv_bn(f'{p}.mlp.fc2', hidden, dim)
+    c, k = head['channels'], head['num_classes']
+    shapes['decode_head.conv_seg.weight'] = (k, c, 1, 1)
+    shapes['decode_head.conv_seg.bias'] = (k,)
+    conv_bn('decode_head.linear_fuse', c, c, groups=c if head['is_dw'] else 1, conv='conv')
+    detail = head['in_channels'][0]
+    for i, embed in enumerate(head['embed_dims']):
+        conv_bn(f'decode_head.fuse{i + 1}.local_embedding', detail, embed, conv='conv')
+        conv_bn(f'decode_head.fuse{i + 1}.global_act', head['in_channels'][i + 1], embed,
+                conv='conv')
+        detail = embed
+    return shapes
+
+
+def _model_cfg(name):
+    return load_config(CONFIGS / f'{name}.py', BN).model
+
+
+def test_expected_structure_matches_large_fixture():
+    cfg = _model_cfg(LARGE)
+    expected = expected_seaformer_shapes(cfg.backbone, cfg.decode_head)
+    reference = {k: shape for k, shape, _, _ in fixture_keys(LARGE)}
+    assert expected == reference
+    # 6 + (3 + 2 + 2 + 1 + 1) * 18 + 9 * 66 backbone keys, 2 + 6 + 3 * 12 head keys.
+    assert len(reference) == 6 + 9 * 18 + 9 * 66 + 2 + 6 + 3 * 12 == 806
+
+
+def test_seaformer_base_key_structure():
+    """SeaFormer-B (no fixture): keys and shapes as the reference architecture implies.
+
+    Key count: stem 6; smb1 = 12 (layer1 has t = 1) + 2 * 18; smb2, smb3 = 2 * 18 each;
+    smb4, smb5 = 18 each; trans1, trans2 = 4 blocks * 66 each; head 2 + 6 + 2 * 12:
+    6 + 48 + 36 + 36 + 18 + 18 + 528 + 32 = 722. The SSA form adds the 17 classifier entries
+    (get_feat_pos 2, center_pos 1, 2 x 3 for the centre MLPs, center_proj 1, and the teacher's
+    2 x 3 + 1), the reference's 18th (the loss's empty_weight buffer) being ignored on load.
+    """
+    init_default_scope('mmseg')
+    for name, extra in ((BASE, 0), (BASE + '_ssa', 17)):
+        cfg = _model_cfg(name)
+        model = MODELS.build(cfg).eval()
+        own = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+        expected = expected_seaformer_shapes(cfg.backbone, cfg.decode_head)
+        assert {k: own[k] for k in expected} == expected
+        assert len(own) == 722 + extra
+        assert len(model.backbone(torch.zeros(1, 3, 64, 64))) == 3   # 1/8, 1/32, 1/64 maps
+        if not extra:
+            n_params = sum(math.prod(s) for k, s in expected.items()
+                           if not k.endswith(('running_mean', 'running_var',
+                                              'num_batches_tracked')))
+            assert sum(p.numel() for p in model.parameters()) == n_params
+        else:
+            ssa_keys = set(own) - set(expected)
+            assert all(k.startswith('decode_head.') for k in ssa_keys)
+            assert own['decode_head.center_pos.weight'] == (150, 160)
+            assert own['decode_head.center_content_proj.0.weight'] == (80, 320)
+
+
+# ---------------------------------------------------------------------------------------------
+# Every config trains one step (SyncBN reverted to BN: one CPU process).
+# ---------------------------------------------------------------------------------------------
+
+def _train_step(name):
+    init_default_scope('mmseg')
+    # The preprocessor pads to the 512 x 512 crop; pad the tiny batch only to its own size.
+    cfg = load_config(CONFIGS / f'{name}.py', {'model.data_preprocessor.size': (64, 64)})
+    assert cfg.model.decode_head.num_classes == 150
+    torch.manual_seed(0)
+    model = revert_sync_batchnorm(MODELS.build(cfg.model)).train()
+    g = torch.Generator().manual_seed(0)
+    inputs, samples = [], []
+    for _ in range(2):
+        inputs.append(torch.randint(0, 256, (3, 64, 64), dtype=torch.uint8, generator=g))
+        label = torch.randint(0, 150, (1, 64, 64), generator=g)
+        label[:, :4] = 255
+        sample = SegDataSample(gt_sem_seg=PixelData(data=label))
+        sample.set_metainfo(dict(img_shape=(64, 64), ori_shape=(64, 64), pad_shape=(64, 64)))
+        samples.append(sample)
+    data = model.data_preprocessor(dict(inputs=inputs, data_samples=samples), True)
+    losses = model(**data, mode='loss')
+    ssa = name.endswith('_ssa')
+    expected = {'decode.' + k for k in LOSS_WEIGHTS} if ssa else {'decode.loss_ce'}
+    assert expected <= set(losses)
+    total = sum(v for k, v in losses.items() if 'loss' in k)
+    assert torch.isfinite(total)
+    total.backward()
+    assert data['inputs'].shape == (2, 3, 64, 64)
+    assert model.decode_head.conv_seg.weight.grad.abs().sum() > 0
+    assert model.decode_head.fuse1.local_embedding.conv.weight.grad.abs().sum() > 0
+    assert model.backbone.smb1.stem_block[0].c.weight.grad.abs().sum() > 0
+    pos = model.backbone.trans1.transformer_blocks[0].attn.pos_emb_rowq.pos_embed
+    assert pos.grad is not None and torch.isfinite(pos.grad).all()
+
+
+@pytest.mark.parametrize('name', [BASE, BASE + '_ssa', LARGE, LARGE + '_ssa'])
+def test_config_trains_one_step(name):
+    start = time.perf_counter()
+    _train_step(name)
+    print(name, f'{time.perf_counter() - start:.2f} s')
+
+
+def test_backbone_init_weights_and_local_pretrained_file(tmp_path):
+    """init_weights re-draws convs (norm layers keep their constructor values); a local
+    ImageNet-style checkpoint (``state_dict_ema`` with a classifier entry) loads into the
+    backbone, the classifier entry being skipped."""
+    init_default_scope('mmseg')
+    cfg = _model_cfg(BASE).backbone
+    torch.manual_seed(0)
+    source = MODELS.build(cfg)
+    weights = dict(source.state_dict(), **{'classifier.weight': torch.zeros(1000, 256)})
+    torch.save({'state_dict_ema': weights}, tmp_path / 'seaformer_b_cls.pth')
+
+    cfg.init_cfg = dict(type='Pretrained', checkpoint=str(tmp_path / 'seaformer_b_cls.pth'))
+    torch.manual_seed(1)
+    model = MODELS.build(cfg)
+    proj_bn = model.trans1.transformer_blocks[0].attn.proj[1].bn
+    assert proj_bn.weight.abs().sum() == 0          # the attention projections start at 0
+    model.init_weights()
+    for key, value in source.state_dict().items():
+        assert torch.equal(model.state_dict()[key], value), key
+
+    cfg.init_cfg = None
+    model = MODELS.build(cfg)
+    model.init_weights()
+    stem = model.smb1.stem_block[0].c.weight        # N(0, 2 / (3 * 3 * 16))
+    assert abs(stem.std().item() - (2 / 144) ** 0.5) < 0.05
+    assert all(torch.isfinite(p).all() for p in model.parameters())
