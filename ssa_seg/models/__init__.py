@@ -24,5 +24,4 @@ globals().update(SSA_HEADS)
 __all__ = ['ssa_head', 'register_ssa_head', 'SSA_HEADS', *SSA_HEADS]
 
 # Ported backbones and heads (after register_ssa_head, which the heads use).
-from . import backbones  # noqa: E402,F401
-from . import heads  # noqa: E402,F401
+from . import backbones, heads  # noqa: E402,F401

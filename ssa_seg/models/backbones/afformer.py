@@ -151,7 +151,8 @@ class LowPass(nn.Module):
         size = x.shape[2:]
         groups = torch.split(x, self.split, dim=1)
         pooled = [F.interpolate(F.adaptive_avg_pool2d(g, s), size=size, mode='bilinear',
-                                align_corners=False) for g, s in zip(groups, self.sizes)]
+                                align_corners=False)
+                  for g, s in zip(groups, self.sizes, strict=True)]
         return F.relu(torch.cat(pooled, dim=1))
 
 
@@ -182,8 +183,8 @@ class FrequencyFilter(nn.Module):
         # Heads side by side as channels: channel index = head * d + j.
         v_map = v.transpose(2, 3).reshape(b, h * d, *size)
         low = self.LP(v_map)
-        high = torch.cat([conv(part) for conv, part in
-                          zip(self.conv_list, torch.split(v_map, self.channel_splits, dim=1))],
+        parts = torch.split(v_map, self.channel_splits, dim=1)
+        high = torch.cat([conv(part) for conv, part in zip(self.conv_list, parts, strict=True)],
                          dim=1)
         high, low = (t.reshape(b, h, d, n).transpose(2, 3) for t in (high, low))
         return q * high + low
@@ -416,7 +417,7 @@ class AFFormer(BaseModule):
         """B x 3 x H x W -> [B x C_1 x H/4, B x C_2 x H/8, B x C_3 x H/8, B x C_3 x H/8]."""
         x = self.stem(x)
         outs = []
-        for embed, stage in zip(self.patch_embed_stages, self.mhca_stages):
+        for embed, stage in zip(self.patch_embed_stages, self.mhca_stages, strict=True):
             x = stage(embed(x))
             outs.append(x)
         return outs
@@ -424,7 +425,7 @@ class AFFormer(BaseModule):
 
 @MODELS.register_module()
 class afformer_base(AFFormer):  # lower case: the reference's registered name
-    """AFFormer-base: widths 32/96/176/216, blocks 1/2/6/2 (about 2.7 M parameters)."""
+    """AFFormer-base: widths 32/96/176/216, blocks 1/2/6/2 (2.84 M parameters)."""
 
     def __init__(self, **kwargs):
         super().__init__(embed_dims=(32, 96, 176, 216), num_layers=(1, 2, 6, 2), **kwargs)
