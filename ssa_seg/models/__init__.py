@@ -31,5 +31,6 @@ globals().update(SSA_HEADS)
 
 __all__ = ['ssa_head', 'register_ssa_head', 'SSA_HEADS', *SSA_HEADS]
 
-# Ported backbones and heads register themselves on import (after register_ssa_head exists).
+# Ported backbones and heads register themselves on import (after register_ssa_head exists,
+# which the heads use).
 from . import backbones, heads  # noqa: E402,F401

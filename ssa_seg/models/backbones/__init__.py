@@ -1,4 +1,6 @@
-"""Backbones ported from the reference SSA-Seg code (registered in mmseg's MODELS)."""
+"""Backbones of the reference SSA-Seg configs that mmsegmentation 1.x lacks, registered in
+mmseg's MODELS under the reference's type names."""
+from .afformer import AFFormer, afformer_base, afformer_small, afformer_tiny
 from .seaformer import SeaFormer
 
-__all__ = ['SeaFormer']
+__all__ = ['AFFormer', 'SeaFormer', 'afformer_base', 'afformer_small', 'afformer_tiny']

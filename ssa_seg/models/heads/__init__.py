@@ -1,3 +1,6 @@
 """Decode heads ported from the reference SSA-Seg code and their ``*_ssa`` forms (registered in
 mmseg's MODELS on import; the SSA forms through ``ssa_seg.models.register_ssa_head``)."""
-from .seaformer import LightHead, LightHead_ssa  # noqa: F401
+from .afformer import CLS, CLS_ssa
+from .seaformer import LightHead, LightHead_ssa
+
+__all__ = ['CLS', 'CLS_ssa', 'LightHead', 'LightHead_ssa']
