@@ -22,3 +22,6 @@ SSA_HEADS = {cls.__name__: cls for cls in (register_ssa_head(base) for base in S
 globals().update(SSA_HEADS)
 
 __all__ = ['ssa_head', 'register_ssa_head', 'SSA_HEADS', *SSA_HEADS]
+
+# Ported backbones and heads (registration); after register_ssa_head, which the heads use.
+from . import backbones, heads  # noqa: E402,F401
