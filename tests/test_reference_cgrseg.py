@@ -7,6 +7,7 @@ import re
 import time
 
 import pytest
+import reference_fixtures as ref
 import torch
 from mmengine.config import Config
 from mmengine.model import revert_sync_batchnorm
@@ -14,8 +15,6 @@ from mmengine.registry import init_default_scope
 from mmengine.structures import PixelData
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
-from reference_fixtures import (FIXTURE_DIR, assert_matches_fixture, fixture_keys, fixture_meta,
-                                make_checkpoint, reference_logits)
 
 from ssa_seg.apis import init_model
 from ssa_seg.checkpoint import load_weights, training_only_keys
@@ -30,22 +29,22 @@ def _loaded_model(name, tmp_path, seed=None):
     """Build from the project config, load the fixture checkpoint strictly, then eval()."""
     model = init_model(CONFIGS / f'{name}.py')
     path = tmp_path / f'{name}.pth'
-    torch.save(make_checkpoint(name, seed), path)
+    torch.save(ref.make_checkpoint(name, seed), path)
     load_weights(model, path)
     return model.eval()
 
 
 def _int_buffers(name):
-    return torch.load(FIXTURE_DIR / f'{name}.int_buffers.pt', weights_only=True)
+    return torch.load(ref.FIXTURE_DIR / f'{name}.int_buffers.pt', weights_only=True)
 
 
 @pytest.mark.parametrize('name', FIXTURES)
 def test_fixture_matches(name, tmp_path):
     model = _loaded_model(name, tmp_path)
-    meta = fixture_meta(name)
-    logits = reference_logits(model, meta['seed'], tuple(meta['input_size']))
+    meta = ref.fixture_meta(name)
+    logits = ref.reference_logits(model, meta['seed'], tuple(meta['input_size']))
     assert logits.shape == tuple(meta['logits_shape'])
-    result = assert_matches_fixture(logits, name)
+    result = ref.assert_matches_fixture(logits, name)
     print(name, result)
 
 
@@ -54,12 +53,12 @@ def test_state_dict_keys_are_the_reference_keys(name):
     init_default_scope('mmseg')
     cfg = Config.fromfile(CONFIGS / f'{name}.py')
     own = MODELS.build(cfg.model).state_dict()
-    ref = {key: (shape, dtype) for key, shape, dtype, _ in fixture_keys(name)}
+    expected = {key: (shape, dtype) for key, shape, dtype, _ in ref.fixture_keys(name)}
     # Reference-only entries are exactly the SSA training-loss buffer.
-    assert set(ref) - set(own) == set(training_only_keys(set(ref) - set(own)))
-    assert set(own) <= set(ref)
+    assert set(expected) - set(own) == set(training_only_keys(set(expected) - set(own)))
+    assert set(own) <= set(expected)
     for key, value in own.items():
-        assert (tuple(value.shape), str(value.dtype).replace('torch.', '')) == ref[key], key
+        assert (tuple(value.shape), str(value.dtype).replace('torch.', '')) == expected[key], key
     # The index tables are the reference's, value for value.
     for key, value in _int_buffers(name).items():
         assert torch.equal(own[key], value.long()), key
@@ -79,7 +78,7 @@ def test_non_square_input_and_other_seed(name, tmp_path):
                 sizes.add(tuple(bias.shape))
                 return bias
             module.resized_bias = spy
-    logits = reference_logits(model, 1, (224, 288))
+    logits = ref.reference_logits(model, 1, (224, 288))
     assert logits.shape == (1, 150, 224, 288)
     assert torch.isfinite(logits).all()
     assert logits.std() > 0 and logits.argmax(1).unique().numel() > 1
@@ -120,7 +119,7 @@ def test_cgrseg_l_key_structure(suffix):
     assert cfg.model.backbone.type == 'efficientformerv2_l_feat'
     own = MODELS.build(cfg.model).state_dict()
     # The SSA loss buffer is the one reference entry the project's heads do not have.
-    b_keys = {k for k, *_ in fixture_keys(f'cgrseg-b_ade20k_160k{suffix}')
+    b_keys = {k for k, *_ in ref.fixture_keys(f'cgrseg-b_ade20k_160k{suffix}')
               if not k.startswith('decode_head.ssa_loss.')}
     # Same modules as CGRSeg-B, only the repeat counts and widths differ.
     assert {_template(k) for k in own} == {_template(k) for k in b_keys}

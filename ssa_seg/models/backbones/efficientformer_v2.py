@@ -182,9 +182,9 @@ class Attention4D(ResizedBiasMixin, nn.Module):
     table is laid out for (before the stride).
     """
 
-    def __init__(self, dim: int, key_dim: int = 32, num_heads: int = 8, attn_ratio: int = 4,
-                 resolution: int = 7, stride: Optional[int] = None,
-                 act_cfg: dict = dict(type='GELU'), norm_cfg: dict = dict(type='BN')):
+    def __init__(self, dim: int, act_cfg: dict, norm_cfg: dict, key_dim: int = 32,
+                 num_heads: int = 8, attn_ratio: int = 4, resolution: int = 7,
+                 stride: Optional[int] = None):
         super().__init__()
         self.num_heads, self.key_dim = num_heads, key_dim
         self.scale = key_dim ** -0.5
@@ -255,9 +255,9 @@ class Attention4DDownsample(ResizedBiasMixin, nn.Module):
     table is laid out for.
     """
 
-    def __init__(self, dim: int, out_dim: int, key_dim: int = 16, num_heads: int = 8,
-                 attn_ratio: int = 4, resolution: int = 7,
-                 act_cfg: dict = dict(type='GELU'), norm_cfg: dict = dict(type='BN')):
+    def __init__(self, dim: int, out_dim: int, act_cfg: dict, norm_cfg: dict,
+                 key_dim: int = 16, num_heads: int = 8, attn_ratio: int = 4,
+                 resolution: int = 7):
         super().__init__()
         self.num_heads, self.key_dim = num_heads, key_dim
         self.scale = key_dim ** -0.5
@@ -374,6 +374,7 @@ class EfficientFormerV2(BaseModule):
         resolution: training crop side the attention-bias tables are laid out for (512 in
             the reference; it fixes the table shapes, not the input size).
         out_indices: stages whose outputs are returned (strides 4, 8, 16, 32).
+        act_cfg, norm_cfg: activation (default GELU) and norm (default BN) everywhere.
         drop_path_rate: stochastic depth; None uses the variant's reference rate.
         norm_eval: keep the norm layers in eval mode during training (see module docstring).
         init_cfg: ``dict(type='Pretrained', checkpoint=PATH)`` loads an EfficientFormerV2
@@ -386,8 +387,7 @@ class EfficientFormerV2(BaseModule):
     def __init__(self, arch: str = 's2', resolution: int = 512,
                  out_indices: Sequence[int] = (0, 1, 2, 3), drop_path_rate: Optional[float] = None,
                  drop_rate: float = 0., layer_scale_init_value: float = 1e-5,
-                 act_cfg: dict = dict(type='GELU'),
-                 norm_cfg: dict = dict(type='BN', requires_grad=True),
+                 act_cfg: Optional[dict] = None, norm_cfg: Optional[dict] = None,
                  norm_eval: bool = False, init_cfg: Optional[dict] = None, **kwargs):
         # ``style`` and other mmseg 0.x backbone keys in the reference configs are ignored.
         kwargs.pop('style', None)
@@ -403,6 +403,8 @@ class EfficientFormerV2(BaseModule):
         self.arch, self.widths = arch, widths
         self.out_indices = tuple(out_indices)
         self.norm_eval = norm_eval
+        act_cfg = act_cfg or dict(type='GELU')
+        norm_cfg = norm_cfg or dict(type='BN', requires_grad=True)
 
         act = build_activation_layer
         c0 = widths[0]

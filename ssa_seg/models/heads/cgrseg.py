@@ -31,7 +31,7 @@ whatever ``norm_cfg`` says; ``norm_cfg`` applies to ``linear_fuse`` only.
 """
 from __future__ import annotations
 
-from typing import List, Sequence
+from typing import List, Optional, Sequence
 
 import torch
 import torch.nn as nn
@@ -186,16 +186,17 @@ class CGRSegBody(BaseDecodeHead):
     ``CGRSeg``: ``is_dw`` (depthwise ``linear_fuse``), ``next_repeat`` (RCMs in ``trans``),
     ``mr`` (RCM MLP ratio), ``dw_size``/``neck_size`` (band kernel of the per-level/global
     RCMs), ``square_kernel_size``, ``module`` (only 'RCA'), ``ratio`` (RCA groups divisor);
-    ``sim_norm_cfg`` is the SIM norm the reference hard-codes (SyncBN).
+    ``sim_norm_cfg`` is the SIM norm, default SyncBN, which the reference hard-codes.
     """
 
     def __init__(self, is_dw: bool = False, next_repeat: int = 4, mr: float = 2,
                  dw_size: int = 7, neck_size: int = 3, square_kernel_size: int = 1,
                  module: str = 'RCA', ratio: int = 1,
-                 sim_norm_cfg: dict = dict(type='SyncBN', requires_grad=True), **kwargs):
+                 sim_norm_cfg: Optional[dict] = None, **kwargs):
         super().__init__(input_transform='multiple_select', **kwargs)
         if module != 'RCA':
             raise ValueError(f"CGRSeg supports module='RCA' only, got {module!r}")
+        sim_norm_cfg = sim_norm_cfg or dict(type='SyncBN', requires_grad=True)
         channels = self.channels
         self.linear_fuse = ConvModule(channels, channels, 1, groups=channels if is_dw else 1,
                                       norm_cfg=self.norm_cfg, act_cfg=self.act_cfg)
