@@ -200,3 +200,22 @@ def test_training_step(config):
     assert last_attn.attention_biases_seg.grad.abs().sum() > 0
     assert model.backbone.network[5].attn.attention_biases_seg.grad.abs().sum() > 0
     print(config, f'{time.perf_counter() - start:.2f} s')
+
+
+def test_pretrained_imagenet_checkpoint_loads_non_strictly(tmp_path):
+    """An EfficientFormerV2 ImageNet file ({'model': ...}, classifier keys, no ``*_seg``
+    tables) initialises the backbone as the reference's non-strict load does."""
+    init_default_scope('mmseg')
+    source = MODELS.build(dict(type='efficientformerv2_s2_feat'))
+    g = torch.Generator().manual_seed(0)
+    state = {k: torch.randn(v.shape, generator=g) if v.is_floating_point() else v
+             for k, v in source.state_dict().items() if '_seg' not in k}
+    state['head.weight'] = torch.zeros(1000, 288)            # classification-only entry
+    path = tmp_path / 'eformer_s2_450.pth'
+    torch.save({'model': state}, path)
+    backbone = MODELS.build(dict(type='efficientformerv2_s2_feat',
+                                 init_cfg=dict(type='Pretrained', checkpoint=str(path))))
+    backbone.init_weights()
+    own = backbone.state_dict()
+    assert all(torch.equal(own[k], v) for k, v in state.items() if k != 'head.weight')
+    assert all(own[k].abs().sum() == 0 for k in own if k.endswith('attention_biases_seg'))
