@@ -12,8 +12,14 @@ import pytest
 import torch
 from mmengine.structures import PixelData
 from mmseg.structures import SegDataSample
-from reference_fixtures import (FIXTURE_DIR, assert_matches_fixture, fixture_keys, fixture_meta,
-                                make_checkpoint, reference_logits)
+from reference_fixtures import (
+    FIXTURE_DIR,
+    assert_matches_fixture,
+    fixture_keys,
+    fixture_meta,
+    make_checkpoint,
+    reference_logits,
+)
 
 from ssa_seg.apis import init_model
 from ssa_seg.checkpoint import TRAINING_ONLY_KEYS, load_weights
