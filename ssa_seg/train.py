@@ -59,6 +59,32 @@ def load_config(path: str, cfg_options: Optional[dict] = None):
         raise SystemExit(f'error: {err}') from None
 
 
+def check_pretrained(cfg) -> None:
+    """Training initialises the backbone from the config's pretrained weights; stop with a
+    message naming the file if it is missing. When training starts from a checkpoint
+    (``load_from``, or ``--resume`` with a checkpoint in the work dir) the pretrained weights
+    are not needed and are dropped from ``cfg`` (in place)."""
+    from mmengine.runner import find_latest_checkpoint
+
+    from ssa_seg.config_v0 import missing_pretrained, strip_pretrained
+
+    resumable = cfg.get('resume') and osp.isdir(cfg.work_dir) and \
+        find_latest_checkpoint(cfg.work_dir)
+    if cfg.get('load_from') or resumable:
+        cfg.model = strip_pretrained(cfg.model.to_dict())
+        return
+    missing = missing_pretrained(cfg.model.to_dict())
+    if missing:
+        lines = '\n'.join(f'  {key} = {path!r}' for key, path in missing)
+        keys = ' '.join(f'{key}=None' for key, _ in missing)
+        raise SystemExit(
+            f'error: training needs pretrained weights that do not exist here '
+            f'(relative paths are from {os.getcwd()}):\n{lines}\n'
+            'Put the file there, point the config at it (--cfg-options KEY=/path/file.pth), '
+            'start from a full checkpoint (--cfg-options load_from=/path/ckpt.pth), or train '
+            f'from random initialisation (--cfg-options {keys}).')
+
+
 def default_work_dir(config_path: str) -> str:
     return osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
 
@@ -76,6 +102,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         cfg.work_dir = default_work_dir(args.config)
     if args.resume:
         cfg.resume = True
+    check_pretrained(cfg)
 
     runner = Runner.from_cfg(cfg)
     runner.train()
