@@ -50,13 +50,17 @@ def parse_runner_args(parser: argparse.ArgumentParser,
 
 
 def load_config(path: str, cfg_options: Optional[dict] = None):
-    """The config at ``path`` with overrides; ``SystemExit`` with a message if it is missing."""
+    """The config at ``path`` (0.x configs translated) with overrides; ``SystemExit`` with a
+    message if it is missing or cannot be translated."""
     from ssa_seg.apis import load_config as load
+    from ssa_seg.config_v0 import ConfigTranslationError
 
     try:
         return load(path, cfg_options)
     except FileNotFoundError as err:
         raise SystemExit(f'error: {err}') from None
+    except ConfigTranslationError as err:
+        raise SystemExit(f'error: {path}: {err}') from None
 
 
 def check_pretrained(cfg) -> None:
