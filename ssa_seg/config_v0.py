@@ -865,7 +865,9 @@ def translate_config(cfg: Mapping[str, Any]) -> dict:
                 raise ConfigTranslationError(f'both model.{key} and a top-level {key}')
             model[key] = src[key]
     norm = _norm_settings(facts, src.get('img_norm_cfg'))
-    crop = src.get('crop_size') or facts.crop_size
+    # The training batch size: what 0.x padded to (Pad), else its crop, else the crop_size
+    # variable (a child config may redefine the variable without rebuilding the pipeline).
+    crop = (facts.pad or {}).get('size') or facts.crop_size or src.get('crop_size')
     out['model'], had_sync_bn = translate_model(model, norm=norm, pad=facts.pad, crop_size=crop)
     if had_sync_bn or any(replace_sync_bn(src[k])[1] for k in HELPER_VARIABLES & set(src)):
         out['sync_bn'] = 'torch'   # a distributed run turns BN back into SyncBN

@@ -421,27 +421,57 @@ def test_inference_with_a_translated_config(rng_image):
     assert tuple(result.img_shape) == (64, 85)
 
 
-def test_evaluate_cli_with_a_translated_config(tmp_path):
-    """``python -m ssa_seg.test`` on a 0.x config and a small ADE20K-layout data set."""
+def make_ade_tree(root, size=(40, 56)):
+    """Two images per split in ADE20K's layout (jpg images, png labels 0..4)."""
     from PIL import Image
-
-    from ssa_seg import test as test_cli
-    from ssa_seg.checkpoint import save_weights
 
     rng = np.random.default_rng(0)
     for split in ('training', 'validation'):
-        (tmp_path / 'images' / split).mkdir(parents=True)
-        (tmp_path / 'annotations' / split).mkdir(parents=True)
-    for i in range(2):
-        Image.fromarray(rng.integers(0, 256, (40, 56, 3), dtype=np.uint8)).save(
-            tmp_path / 'images' / 'validation' / f'img{i}.jpg')
-        Image.fromarray(rng.integers(0, 4, (40, 56), dtype=np.uint8)).save(
-            tmp_path / 'annotations' / 'validation' / f'img{i}.png')
+        (root / 'images' / split).mkdir(parents=True)
+        (root / 'annotations' / split).mkdir(parents=True)
+        for i in range(2):
+            Image.fromarray(rng.integers(0, 256, (*size, 3), dtype=np.uint8)).save(
+                root / 'images' / split / f'img{i}.jpg')
+            Image.fromarray(rng.integers(0, 5, size, dtype=np.uint8)).save(
+                root / 'annotations' / split / f'img{i}.png')
+    return str(root)
+
+
+def test_evaluate_cli_with_a_translated_config(tmp_path):
+    """``python -m ssa_seg.test`` on a 0.x config and a small ADE20K-layout data set."""
+    from ssa_seg import test as test_cli
+    from ssa_seg.checkpoint import save_weights
+
+    root = make_ade_tree(tmp_path / 'ade')
     config = str(V0 / 'tiny/segformer_tiny_ssa_ade20k.py')
     torch.manual_seed(0)
     save_weights(init_model(config), tmp_path / 'tiny.pth')
-    results = test_cli.main([config, str(tmp_path / 'tiny.pth'), '--data-root', str(tmp_path),
-                             '--cfg-options', 'test_dataloader.num_workers=0',
-                             'test_dataloader.persistent_workers=False'])
+    results = test_cli.main([config, str(tmp_path / 'tiny.pth'), '--data-root', root])
     assert results['num_images'] == 2
     assert 0.0 <= results['mIoU'] <= 100.0
+
+
+def test_training_batch_size_follows_the_pipeline():
+    """The preprocessor pads training batches to what 0.x padded to (Pad size), even when a
+    child config redefines the crop_size variable without rebuilding the pipeline."""
+    base = Config.fromfile(V0 / 'segformer/segformer_mit-b5_512x512_160k_ade20k_ssa.py').to_dict()
+    base['crop_size'] = (64, 64)
+    assert translate_config(base)['model']['data_preprocessor']['size'] == (512, 512)
+    tiny = load_config(V0 / 'tiny/segformer_tiny_ssa_ade20k.py')
+    assert tuple(tiny.model.data_preprocessor.size) == (64, 64)
+
+
+@pytest.mark.slow
+def test_train_a_translated_config(tmp_path):
+    """``python -m ssa_seg.train`` runs a 0.x config: 4 iterations, validation every 2."""
+    from ssa_seg import train
+
+    root = make_ade_tree(tmp_path / 'ade', size=(80, 96))
+    options = ['train_cfg.max_iters=4', 'train_cfg.val_interval=2'] + [
+        f'{key}.dataset.data_root={root}' for key in ('train_dataloader', 'val_dataloader',
+                                                      'test_dataloader')]
+    train.main([str(V0 / 'tiny/segformer_tiny_ssa_ade20k.py'), '--work-dir',
+                str(tmp_path / 'work'), '--cfg-options', *options])
+    assert (tmp_path / 'work' / 'iter_4.pth').is_file()
+    dumped = Config.fromfile(tmp_path / 'work' / 'segformer_tiny_ssa_ade20k.py')
+    assert dumped.train_cfg.type == 'IterBasedTrainLoop' and 'data' not in dumped
