@@ -80,7 +80,8 @@ def check_pretrained(cfg) -> None:
     missing = missing_pretrained(cfg.model.to_dict())
     if missing:
         lines = '\n'.join(f'  {key} = {path!r}' for key, path in missing)
-        keys = ' '.join(f'{key}=None' for key, _ in missing)
+        # An init_cfg is switched off whole (a Pretrained init without a checkpoint fails).
+        keys = ' '.join(f'{key.removesuffix(".checkpoint")}=None' for key, _ in missing)
         raise SystemExit(
             f'error: training needs pretrained weights that do not exist here '
             f'(relative paths are from {os.getcwd()}):\n{lines}\n'

@@ -16,13 +16,12 @@ import pytest
 import torch
 from mmengine.config import Config
 
+from reference_fixtures import assert_matches_fixture, make_checkpoint, reference_logits
 from ssa_seg.apis import _dataset_meta, inference_model, init_model, load_config
 from ssa_seg.checkpoint import load_weights
 from ssa_seg.config_v0 import (ConfigTranslationError, is_v0_config, missing_pretrained,
                                strip_pretrained, translate_config, translate_pipeline)
 from ssa_seg.zoo import REPO_ROOT
-
-from reference_fixtures import assert_matches_fixture, make_checkpoint, reference_logits
 
 V0 = Path(__file__).parent / 'configs_v0'
 NORM = dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375])
