@@ -87,6 +87,8 @@ DROPPED: Dict[str, str] = {
     'pipeline.MultiScaleFlipAug.RandomFlip': 'a no-op without flip (flip=True becomes a '
                                              'tta_pipeline)',
     'pipeline.Collect.meta_keys': 'PackSegInputs packs the 1.x meta keys',
+    "file_client_args={'backend': 'disk'}": 'the 1.x default (local files); any other value '
+                                            'raises',
 }
 
 #: Plain variables of the reference configs: Python already put their values where the config
