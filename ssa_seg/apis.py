@@ -19,7 +19,7 @@ from mmseg.structures import SegDataSample
 
 from .checkpoint import load_weights
 from .classifier import SSAClassifier
-from .config_v0 import is_v0_config, strip_pretrained, translate_config
+from .config_v0 import is_v0_config, split_options, strip_pretrained, translate_config
 
 ImageLike = Union[str, os.PathLike, np.ndarray]
 
@@ -29,7 +29,8 @@ def load_config(config: Union[str, os.PathLike, Config, dict],
     """A config (a copy) from a path, an mmengine ``Config`` or a plain dict, with overrides.
 
     mmsegmentation 0.x configs (the reference SSA-Seg's, recognised by content) are translated
-    to 1.x here (``ssa_seg.config_v0``); ``cfg_options`` then apply to the 1.x config.
+    to 1.x here (``ssa_seg.config_v0``); ``cfg_options`` apply to the 1.x config, except those
+    on 0.x-only keys (``data.*``, ``runner.*``, ``optimizer.*``, ...), applied before.
     Raises ``ssa_seg.config_v0.ConfigTranslationError`` naming what a 0.x config has that the
     translator does not understand.
     """
@@ -43,6 +44,9 @@ def load_config(config: Union[str, os.PathLike, Config, dict],
             raise FileNotFoundError(f'config file not found: {path}')
         cfg = Config.fromfile(path)
     if is_v0_config(cfg):
+        before, cfg_options = split_options(cfg_options)   # 0.x keys, e.g. data.*, go first
+        if before:
+            cfg.merge_from_dict(before)
         cfg = Config(translate_config(cfg.to_dict()), filename=cfg.filename)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)

@@ -52,10 +52,10 @@ import functools
 import os
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
-__all__ = ['ConfigTranslationError', 'DROPPED', 'HELPER_VARIABLES', 'DATASET_TYPES',
-           'is_v0_config', 'translate_config', 'translate_model', 'translate_pipeline',
-           'translate_dataset', 'pretrained_weights', 'missing_pretrained', 'strip_pretrained',
-           'replace_sync_bn']
+__all__ = ['ConfigTranslationError', 'DATASET_TYPES', 'DROPPED', 'HELPER_VARIABLES',
+           'is_v0_config', 'missing_pretrained', 'pretrained_weights', 'replace_sync_bn',
+           'split_options', 'strip_pretrained', 'translate_config', 'translate_dataset',
+           'translate_model', 'translate_pipeline']
 
 
 class ConfigTranslationError(ValueError):
@@ -140,6 +140,23 @@ def is_v0_config(cfg: Mapping[str, Any]) -> bool:
     """
     keys = set(cfg)
     return bool(keys & V0_MARKERS) and not keys & V1_MARKERS
+
+
+#: Override keys (``--cfg-options``) with these roots name 0.x parts: they are applied to the
+#: 0.x config before translation. Every other override applies to the translated 1.x config.
+V0_OPTION_ROOTS = V0_MARKERS | CONSUMED | {'optimizer'}
+
+
+def split_options(options: Optional[Mapping[str, Any]]) -> Tuple[dict, dict]:
+    """``--cfg-options`` of a 0.x config as (before translation, after translation).
+
+    ``data.samples_per_gpu=2`` or ``runner.max_iters=100`` speak 0.x and go before;
+    ``train_cfg.max_iters=100`` or ``model.decode_head.num_classes=19`` go after.
+    """
+    before, after = {}, {}
+    for key, value in (options or {}).items():
+        (before if key.split('.')[0] in V0_OPTION_ROOTS else after)[key] = value
+    return before, after
 
 
 # ---------------------------------------------------------------------------------------

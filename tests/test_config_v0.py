@@ -153,6 +153,17 @@ def test_data_schedule_and_runtime():
         dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=160000, by_epoch=False)]
 
 
+def test_overrides_in_either_format():
+    config = V0 / 'segformer/segformer_mit-b5_512x512_160k_ade20k_ssa.py'
+    cfg = load_config(config, {'data.samples_per_gpu': 2, 'runner.max_iters': 1000,
+                               'train_cfg.val_interval': 500,
+                               'model.decode_head.num_classes': 19})
+    assert cfg.train_dataloader.batch_size == 2
+    assert cfg.train_cfg.max_iters == 1000 and cfg.train_cfg.val_interval == 500
+    assert cfg.param_scheduler[1].end == 1000
+    assert cfg.model.decode_head.num_classes == 19 and 'data' not in cfg and 'runner' not in cfg
+
+
 def test_sync_bn_becomes_bn_everywhere():
     for name in ('ocrnet/ocrnet_hr48_512x512_160k_ade20k_ssa.py',
                  'swin/upernet_swin_tiny_ade20k_ssa.py',
