@@ -729,7 +729,8 @@ def _param_scheduler(lr: Mapping, end: Optional[int], by_epoch: bool) -> List[di
         else:
             raise ConfigTranslationError(f'lr_config.warmup={warmup!r} is not translated '
                                          "(only 'linear' and 'constant')")
-        begin = iters
+        # 0.x warmed up over iterations; the main policy starts after them, in its own unit.
+        begin = 0 if by_epoch else iters
     policy = lr.get('policy')
     if end is None:
         raise ConfigTranslationError('lr_config needs runner.max_iters / max_epochs to be '

@@ -164,6 +164,45 @@ def test_overrides_in_either_format():
     assert cfg.model.decode_head.num_classes == 19 and 'data' not in cfg and 'runner' not in cfg
 
 
+def test_schedule_and_hook_variants():
+    cfg = Config.fromfile(V0 / 'segformer/segformer_mit-b5_512x512_160k_ade20k_ssa.py').to_dict()
+    cfg.update(
+        optimizer=dict(type='AdamW', lr=2e-5, constructor='LayerDecayOptimizerConstructor',
+                       paramwise_cfg=dict(num_layers=24, layer_decay_rate=0.9)),
+        optimizer_config=dict(grad_clip=dict(max_norm=1.0)),
+        lr_config=dict(policy='step', step=[8, 11], warmup='constant', warmup_iters=100,
+                       warmup_ratio=0.1, by_epoch=True),
+        runner=dict(type='EpochBasedRunner', max_epochs=12),
+        evaluation=dict(interval=1, metric=['mIoU', 'mDice'], save_best='mIoU'),
+        log_config=dict(interval=10, hooks=[dict(type='TextLoggerHook'),
+                                            dict(type='TensorboardLoggerHook')]),
+        resume_from='work/latest.pth', seed=3)
+    out = translate_config(cfg)
+    assert out['optim_wrapper'] == dict(
+        type='OptimWrapper', optimizer=dict(type='AdamW', lr=2e-5),
+        clip_grad=dict(max_norm=1.0), paramwise_cfg=dict(num_layers=24, layer_decay_rate=0.9),
+        constructor='LayerDecayOptimizerConstructor')
+    assert out['param_scheduler'] == [
+        dict(type='ConstantLR', factor=0.1, by_epoch=False, begin=0, end=100),
+        dict(type='MultiStepLR', milestones=[8, 11], gamma=0.1, begin=0, end=12,
+             by_epoch=True)]
+    assert out['train_cfg'] == dict(type='EpochBasedTrainLoop', max_epochs=12, val_interval=1)
+    assert out['train_dataloader']['sampler']['type'] == 'DefaultSampler'
+    assert out['val_evaluator'] == dict(type='IoUMetric', iou_metrics=['mIoU', 'mDice'])
+    hooks = out['default_hooks']
+    assert hooks['checkpoint']['save_best'] == 'mIoU'
+    assert hooks['logger']['interval'] == 10
+    assert {'type': 'TensorboardVisBackend'} in out['visualizer']['vis_backends']
+    assert (out['load_from'], out['resume']) == ('work/latest.pth', True)
+    assert out['randomness']['seed'] == 3
+    cfg['lr_config'] = dict(policy='CosineRestart', periods=[10])
+    with pytest.raises(ConfigTranslationError, match="'periods'"):
+        translate_config(cfg)
+    cfg['lr_config'] = dict(policy='CosineRestart')
+    with pytest.raises(ConfigTranslationError, match="'CosineRestart'"):
+        translate_config(cfg)
+
+
 def test_sync_bn_becomes_bn_everywhere():
     for name in ('ocrnet/ocrnet_hr48_512x512_160k_ade20k_ssa.py',
                  'swin/upernet_swin_tiny_ade20k_ssa.py',
