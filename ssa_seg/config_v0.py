@@ -6,7 +6,8 @@ with its ``_base_`` chain already merged by mmengine, *looks like* 0.x (see
 directly in ``init_model``, ``python -m ssa_seg.train`` and ``python -m ssa_seg.test``.
 ``python -m ssa_seg.convert_config REF.py OUT.py`` writes the translation to a file.
 
-All functions are pure: they take plain dicts (a merged config) and return new ones.
+All functions are pure: they take plain dicts (a merged config) and return new ones (the only
+file read is this project's runtime base, below).
 
 What is translated, top level (0.x -> 1.x):
 
@@ -19,7 +20,9 @@ What is translated, top level (0.x -> 1.x):
                          ``init_cfg`` are kept; ``test_cfg`` (whole / slide) is kept.
 ``data``                 ``train_dataloader`` / ``val_dataloader`` / ``test_dataloader``;
                          datasets get ``data_prefix`` / ``ann_file`` / ``metainfo``,
-                         pipelines are translated transform by transform.
+                         pipelines are translated transform by transform; a
+                         ``MultiScaleFlipAug`` with flip or several ratios also gives a
+                         ``tta_pipeline`` and ``tta_model``.
 ``evaluation``           ``val_evaluator`` / ``test_evaluator`` (``IoUMetric``), the
                          validation interval, ``save_best``.
 ``optimizer``,           ``optim_wrapper`` (``OptimWrapper``, ``paramwise_cfg``,
@@ -43,7 +46,8 @@ unknown top-level key, a pipeline transform or an argument this module does not 
 
 The rest of the 1.x runtime (hooks, visualiser, loops, ``default_scope``) comes from this
 project's ``ssa_seg/configs/_base_/default_runtime.py``, so translated configs run like the
-project's own.
+project's own. Overrides (``--cfg-options``) on 0.x-only keys (``data.*``, ``runner.*``, ...)
+are applied before the translation, all others after it (:func:`split_options`).
 """
 from __future__ import annotations
 
