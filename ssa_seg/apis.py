@@ -25,6 +25,7 @@ from mmseg.structures import SegDataSample
 
 from .checkpoint import load_weights
 from .classifier import SSAClassifier
+from .config_v0 import is_v0_config, split_options, strip_pretrained, translate_config
 from .models.features import head_features
 from .palette import default_palette
 
@@ -33,7 +34,14 @@ ImageLike = Union[str, os.PathLike, np.ndarray]
 
 def load_config(config: Union[str, os.PathLike, Config, dict],
                 cfg_options: Optional[dict] = None) -> Config:
-    """A config (a copy) from a path, an mmengine ``Config`` or a plain dict, with overrides."""
+    """A config (a copy) from a path, an mmengine ``Config`` or a plain dict, with overrides.
+
+    mmsegmentation 0.x configs (the reference SSA-Seg's, recognised by content) are translated
+    to 1.x here (``ssa_seg.config_v0``); ``cfg_options`` apply to the 1.x config, except those
+    on 0.x-only keys (``data.*``, ``runner.*``, ``optimizer.*``, ...), applied before.
+    Raises ``ssa_seg.config_v0.ConfigTranslationError`` naming what a 0.x config has that the
+    translator does not understand.
+    """
     if isinstance(config, Config):
         cfg = config.copy()
     elif isinstance(config, dict):
@@ -43,6 +51,11 @@ def load_config(config: Union[str, os.PathLike, Config, dict],
         if not os.path.isfile(path):
             raise FileNotFoundError(f'config file not found: {path}')
         cfg = Config.fromfile(path)
+    if is_v0_config(cfg):
+        before, cfg_options = split_options(cfg_options)   # 0.x keys, e.g. data.*, go first
+        if before:
+            cfg.merge_from_dict(before)
+        cfg = Config(translate_config(cfg.to_dict()), filename=cfg.filename)
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     return cfg
@@ -88,10 +101,9 @@ def init_model(config, checkpoint: Optional[Union[str, os.PathLike]] = None,
 
     cfg = load_config(config, cfg_options)
     init_default_scope(cfg.get('default_scope', 'mmseg'))
-    cfg.model.pretrained = None
+    # Never fetch pretrained (ImageNet) weights here: the checkpoint, if any, has every weight.
+    cfg.model = strip_pretrained(cfg.model.to_dict())
     cfg.model.train_cfg = None
-    if cfg.model.get('backbone', {}).get('init_cfg'):
-        cfg.model.backbone.init_cfg = None     # never fetch pretrained weights here
     model = MODELS.build(cfg.model)
     meta = load_weights(model, checkpoint) if checkpoint is not None else {}
     model.cfg = cfg

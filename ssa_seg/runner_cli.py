@@ -29,13 +29,17 @@ def parse_runner_args(parser: argparse.ArgumentParser,
 
 
 def config_or_exit(path: str, cfg_options: Optional[dict] = None):
-    """:func:`ssa_seg.apis.load_config`, with ``SystemExit`` and a message when it fails."""
+    """:func:`ssa_seg.apis.load_config` (mmseg 0.x configs translated), with ``SystemExit``
+    and a message when the file is missing or cannot be translated."""
     from ssa_seg.apis import load_config
+    from ssa_seg.config_v0 import ConfigTranslationError
 
     try:
         return load_config(path, cfg_options)
     except FileNotFoundError as err:
         raise SystemExit(f'error: {err}') from None
+    except ConfigTranslationError as err:
+        raise SystemExit(f'error: {path}: {err}') from None
 
 
 def default_work_dir(config_path: str) -> str:

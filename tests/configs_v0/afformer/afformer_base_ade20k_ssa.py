@@ -1,0 +1,2 @@
+_base_ = ['afformer_base_ade20k.py']
+model = dict(decode_head=dict(type='CLS_ssa'))

@@ -1,0 +1,2 @@
+_base_ = ['cgrseg-b_ade20k_160k.py']
+model = dict(decode_head=dict(type='CGRSeg_ssa'))

@@ -1,0 +1,2 @@
+_base_ = ['upernet_swin_tiny_ade20k.py']
+model = dict(decode_head=dict(type='UPerHead_ssa'))
