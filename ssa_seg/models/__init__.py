@@ -3,6 +3,7 @@ from mmseg.models.decode_heads import (ASPPHead, DepthwiseSeparableASPPHead, FCN
                                        LightHamHead, OCRHead, PSPHead, SegformerHead, UPerHead)
 from mmseg.registry import MODELS
 
+from . import backbones  # noqa: F401  (registers MSCANRef)
 from .ssa_head import ssa_head
 
 # The reference's names, plus a few common heads. Any other head ending in ``cls_seg``
