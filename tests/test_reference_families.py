@@ -96,6 +96,20 @@ def test_mscanref_loads_mmseg_layout_weights_and_computes_what_mscan_computes():
     again.load_state_dict(ours.state_dict(), strict=True)
 
 
+def test_mscanref_pretrained_init_from_an_mmseg_layout_file(tmp_path):
+    """mmengine's Pretrained init loads non-strictly: without the holder's renaming the
+    depthwise convs would silently keep their random init."""
+    torch.manual_seed(2)
+    flat = MSCAN(**SMALL_MSCAN)
+    path = tmp_path / 'mscan_flat.pth'
+    torch.save({'state_dict': flat.state_dict()}, path)
+    ours = MSCANRef(**SMALL_MSCAN, init_cfg=dict(type='Pretrained', checkpoint=str(path)))
+    ours.init_weights()
+    for key, value in flat.state_dict().items():
+        nested = key.replace('.mlp.dwconv.', '.mlp.dwconv.dwconv.')
+        assert torch.equal(ours.state_dict()[nested], value), key
+
+
 def test_ham_head_draws_exactly_one_uniform_basis_tensor_from_the_global_rng(tmp_path):
     """mmseg 1.x's NMF2D draws as the reference does: one torch.rand((B*S, D, R)) per forward
     from the global CPU generator, nothing else in the model touches it."""
