@@ -218,3 +218,60 @@ def test_eval_mode_never_touches_the_teacher():
             if name.startswith('gt_'):
                 p.fill_(float('nan'))
     assert torch.equal(clf(feat), before)
+
+
+def test_teacher_spatial_prototypes_put_the_centre_before_the_basis():
+    """P_hat = gt_center_pos_proj(concat[per-image class mean of Pf (P[k] if absent), P]).
+
+    Computed by hand from the MLP's layers; the student's order (basis first) must not
+    reproduce it, and neither must the teacher with its operands swapped.
+    """
+    torch.manual_seed(3)
+    c, k = 6, 4
+    clf = SSAClassifier(c, k).train()
+    feat = torch.randn(2, c, 3, 4)
+    pos_feat = clf.spatial_features(feat)
+    label = torch.tensor([[[0, 0, 1, 1], [0, 2, 2, 255], [255, 0, 1, 1]],
+                          [[2, 2, 2, 2], [2, 0, 255, 255], [2, 2, 2, 2]]])   # class 3 absent
+    basis = clf.center_pos.weight
+    rows = []
+    for b in range(2):
+        per_class = []
+        for cls in range(k):
+            mask = label[b] == cls
+            per_class.append(pos_feat[b][:, mask].mean(dim=1) if mask.any() else basis[cls])
+        rows.append(torch.stack(per_class))
+    centre = torch.stack(rows)                                   # B x K x C
+    mlp = clf.gt_center_pos_proj
+    hidden = torch.cat([centre, basis.expand(2, -1, -1)], dim=-1) @ mlp[0].weight.t()
+    expected = torch.relu(hidden) @ mlp[2].weight.t() + mlp[2].bias
+    with torch.no_grad():
+        got = clf.teacher(feat, pos_feat, label).pos_protos
+    assert torch.allclose(got, expected.detach(), atol=1e-5)
+    swapped = mlp(torch.cat([basis.expand(2, -1, -1), centre], dim=-1)).detach()
+    assert not torch.allclose(got, swapped, atol=1e-3)
+
+
+def test_main_loss_weight_scales_loss_entries_only_and_unknown_weights_fail():
+    clf = SSAClassifier(8, 3).train()
+    label = torch.randint(0, 3, (2, 16, 16))
+    student, teacher = clf.forward_train(torch.randn(2, 8, 4, 4), label)
+
+    def main_loss(up):
+        ce = F.cross_entropy(up, label)
+        return {'loss_ce': ce, 'loss_aux_like': 0.5 * ce, 'acc_seg': torch.tensor(42.0)}
+
+    base = ssa_losses(student, teacher, label, main_loss=main_loss)
+    doubled = ssa_losses(student, teacher, label, weights={'loss_ce': 2.0}, main_loss=main_loss)
+    assert set(base) == set(doubled) == set(LOSS_WEIGHTS) | {'loss_aux_like', 'acc_seg'}
+    for name in ('loss_ce', 'loss_aux_like'):
+        assert doubled[name].item() == pytest.approx(2 * base[name].item(), rel=1e-6)
+    assert doubled['acc_seg'].item() == base['acc_seg'].item() == 42.0
+    for name in set(LOSS_WEIGHTS) - {'loss_ce'}:                 # the other terms: unchanged
+        assert doubled[name].item() == pytest.approx(base[name].item(), rel=1e-6)
+    # Without main_loss the plain CE is scaled the same way.
+    plain = ssa_losses(student, teacher, label)
+    plain2 = ssa_losses(student, teacher, label, weights={'loss_ce': 2.0})
+    assert plain2['loss_ce'].item() == pytest.approx(2 * plain['loss_ce'].item(), rel=1e-6)
+    with pytest.raises(KeyError, match='loss_typo'):
+        ssa_losses(student, teacher, label, weights={'loss_typo': 1.0}, main_loss=main_loss)

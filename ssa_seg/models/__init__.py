@@ -11,6 +11,7 @@ from mmseg.models.decode_heads import (
 )
 from mmseg.registry import MODELS
 
+from . import backbones  # noqa: F401  (registers MSCANRef)
 from .ssa_head import ssa_head
 
 # The reference's names, plus a few common heads. Any other head ending in ``cls_seg``

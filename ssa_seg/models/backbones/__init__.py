@@ -1,8 +1,9 @@
-"""Backbones of the reference SSA-Seg configs that mmsegmentation 1.x lacks, registered in
-mmseg's MODELS under the reference's type names."""
+"""Backbones of the reference SSA-Seg configs that mmsegmentation 1.x lacks (or names
+differently), registered in mmseg's MODELS under the reference's type names."""
 from .afformer import AFFormer, afformer_base, afformer_small, afformer_tiny
 from .efficientformer_v2 import EfficientFormerV2
+from .mscan import MSCANRef
 from .seaformer import SeaFormer
 
-__all__ = ['AFFormer', 'EfficientFormerV2', 'SeaFormer', 'afformer_base', 'afformer_small',
-           'afformer_tiny']
+__all__ = ['AFFormer', 'EfficientFormerV2', 'MSCANRef', 'SeaFormer', 'afformer_base',
+           'afformer_small', 'afformer_tiny']

@@ -1,0 +1,204 @@
+"""Families mmseg 1.x has (SegNeXt, SegFormer-B5, UperNet Swin-T, OCRNet HRNet-W48): the
+project configs load reference SSA-Seg checkpoints strictly and reproduce the reference logits.
+
+SegNeXt's MSCAN is mmseg's, under the reference's parameter names (``MSCANRef``, see
+ssa_seg/models/backbones/mscan.py); the heads are mmseg's and this project's ``*_ssa`` forms.
+"""
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.model import revert_sync_batchnorm
+from mmengine.optim import build_optim_wrapper
+from mmengine.registry import init_default_scope
+from mmengine.structures import PixelData
+from mmseg.models.backbones import MSCAN
+from mmseg.registry import MODELS
+from mmseg.structures import SegDataSample
+
+import ssa_seg  # noqa: F401  (registers MSCANRef and the *_ssa heads)
+from reference_fixtures import (assert_matches_fixture, fixture_keys, fixture_meta,
+                                make_checkpoint, reference_input, reference_logits)
+from ssa_seg.checkpoint import load_weights
+from ssa_seg.classifier import LOSS_WEIGHTS
+from ssa_seg.models.backbones import MSCANRef
+from ssa_seg.zoo import REPO_ROOT
+
+CONFIGS = REPO_ROOT / 'ssa_seg' / 'configs'
+SEGNEXT = 'segnext_tiny_512x512_160k_4x4_ade20k'
+# fixture name -> project config
+FIXTURE_CONFIGS = {
+    SEGNEXT: f'segnext/{SEGNEXT}.py',
+    SEGNEXT + '_ssa': f'segnext/{SEGNEXT}_ssa.py',
+    'segformer_mit-b5_512x512_160k_ade20k_ssa':
+        'segformer/segformer_mit-b5_512x512_160k_ade20k_ssa.py',
+    'upernet_swin_tiny_ade20k_ssa': 'swin/upernet_swin_tiny_ade20k_ssa.py',
+    'ocrnet_hr48_512x512_160k_ade20k_ssa': 'ocrnet/ocrnet_hr48_512x512_160k_ade20k_ssa.py',
+}
+BASELINES = {
+    'segnext/segnext_tiny_512x512_160k_4x4_ade20k.py': 'LightHamHead',
+    'segformer/segformer_mit-b5_512x512_160k_ade20k.py': 'SegformerHead',
+    'swin/upernet_swin_tiny_ade20k.py': 'UPerHead',
+    'ocrnet/ocrnet_hr48_512x512_160k_ade20k.py': 'OCRHead',
+}
+SMALL_MSCAN = dict(embed_dims=[8, 16, 32, 32], mlp_ratios=[2, 2, 2, 2], depths=[1, 1, 1, 1],
+                   norm_cfg=dict(type='BN', requires_grad=True))
+
+
+def build_from_config(relative, cfg_options=None):
+    """The config's model on CPU: SyncBN becomes BN (identical at eval, as in the fixtures)."""
+    init_default_scope('mmseg')
+    cfg = Config.fromfile(CONFIGS / relative)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    torch.manual_seed(0)
+    return cfg, revert_sync_batchnorm(MODELS.build(cfg.model))
+
+
+def load_fixture(model, name, tmp_path):
+    path = tmp_path / f'{name}.pth'
+    torch.save(make_checkpoint(name), path)
+    meta = load_weights(model, path)                      # strict; training-only keys named
+    model.eval()
+    return meta
+
+
+def fixture_logits(model, name):
+    meta = fixture_meta(name)
+    return reference_logits(model, int(meta['seed']), tuple(meta['input_size']))
+
+
+# ------------------------------------------------------------------ SegNeXt: names and RNG
+
+def test_mscanref_has_the_reference_keys_and_mmseg_differs_only_in_the_dwconv_wrapper():
+    _, model = build_from_config(FIXTURE_CONFIGS[SEGNEXT])
+    reference = [key for key, *_ in fixture_keys(SEGNEXT)]
+    assert set(model.state_dict()) == set(reference)
+    ref_backbone = {k[len('backbone.'):] for k in reference if k.startswith('backbone.')}
+    flat = MSCAN(embed_dims=[32, 64, 160, 256], mlp_ratios=[8, 8, 4, 4], depths=[3, 3, 5, 2],
+                 norm_cfg=dict(type='BN', requires_grad=True))
+    renamed = {k.replace('.mlp.dwconv.dwconv.', '.mlp.dwconv.') for k in ref_backbone}
+    assert set(flat.state_dict()) == renamed != ref_backbone
+    assert sum(1 for k in ref_backbone if '.mlp.dwconv.dwconv.' in k) == 2 * (3 + 3 + 5 + 2)
+
+
+def test_mscanref_loads_mmseg_layout_weights_and_computes_what_mscan_computes():
+    torch.manual_seed(1)
+    flat = MSCAN(**SMALL_MSCAN).eval()
+    ours = MSCANRef(**SMALL_MSCAN).eval()
+    ours.load_state_dict(flat.state_dict(), strict=True)  # 1.x layout accepted by the holder
+    assert any('.mlp.dwconv.dwconv.weight' in k for k in ours.state_dict())
+    x = torch.randn(2, 3, 64, 96)
+    with torch.no_grad():
+        for a, b in zip(flat(x), ours(x), strict=True):
+            assert torch.equal(a, b)
+    # And the reference layout loads into a fresh MSCANRef strictly.
+    again = MSCANRef(**SMALL_MSCAN)
+    again.load_state_dict(ours.state_dict(), strict=True)
+
+
+def test_mscanref_pretrained_init_from_an_mmseg_layout_file(tmp_path):
+    """mmengine's Pretrained init loads non-strictly: without the holder's renaming the
+    depthwise convs would silently keep their random init."""
+    torch.manual_seed(2)
+    flat = MSCAN(**SMALL_MSCAN)
+    path = tmp_path / 'mscan_flat.pth'
+    torch.save({'state_dict': flat.state_dict()}, path)
+    ours = MSCANRef(**SMALL_MSCAN, init_cfg=dict(type='Pretrained', checkpoint=str(path)))
+    ours.init_weights()
+    for key, value in flat.state_dict().items():
+        nested = key.replace('.mlp.dwconv.', '.mlp.dwconv.dwconv.')
+        assert torch.equal(ours.state_dict()[nested], value), key
+
+
+def test_ham_head_draws_exactly_one_uniform_basis_tensor_from_the_global_rng(tmp_path):
+    """mmseg 1.x's NMF2D draws as the reference does: one torch.rand((B*S, D, R)) per forward
+    from the global CPU generator, nothing else in the model touches it."""
+    _, model = build_from_config(FIXTURE_CONFIGS[SEGNEXT])
+    load_fixture(model, SEGNEXT, tmp_path)
+    x = reference_input(0, (64, 96))
+    meta = [dict(img_shape=(64, 96), ori_shape=(64, 96), pad_shape=(64, 96))]
+    with torch.no_grad():
+        torch.manual_seed(5)
+        first = model.encode_decode(x, meta)
+        after_forward = torch.rand(8)
+        torch.manual_seed(5)
+        torch.rand((1, 256, 16))                          # B*S = 1, D = 256, R = MD_R = 16
+        assert torch.equal(after_forward, torch.rand(8))
+        torch.manual_seed(5)
+        assert torch.equal(model.encode_decode(x, meta), first)
+        different = model.encode_decode(x, meta)          # the next draw: other bases
+    assert not torch.allclose(first, different, atol=1e-3)
+
+
+# ------------------------------------------------------------------ reference logits
+
+def test_segnext_baseline_matches_reference(tmp_path):
+    _, model = build_from_config(FIXTURE_CONFIGS[SEGNEXT])
+    load_fixture(model, SEGNEXT, tmp_path)
+    assert_matches_fixture(fixture_logits(model, SEGNEXT), SEGNEXT)
+
+
+@pytest.mark.parametrize('name', [
+    pytest.param(n, marks=[] if n.startswith('segnext') else pytest.mark.slow)
+    for n in FIXTURE_CONFIGS if n != SEGNEXT])
+def test_ssa_config_loads_reference_checkpoint_and_matches(name, tmp_path):
+    _, model = build_from_config(FIXTURE_CONFIGS[name])
+    meta = load_fixture(model, name, tmp_path)
+    prefix = 'decode_head.1.' if name.startswith('ocrnet') else 'decode_head.'
+    # The project's heads keep the teacher (gt_center_*) modules; only the loss buffer is extra.
+    assert meta['ignored_keys'] == [prefix + 'ssa_loss.criterion.empty_weight']
+    assert meta['CLASSES'][0] == 'wall'
+    assert_matches_fixture(fixture_logits(model, name), name)
+
+
+# ------------------------------------------------------------------ training
+
+def random_batch(model, size=(64, 64), batch=2, num_classes=150, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    inputs, samples = [], []
+    for _ in range(batch):
+        inputs.append(torch.randint(0, 256, (3, *size), dtype=torch.uint8, generator=g))
+        label = torch.randint(0, num_classes, (1, *size), generator=g)
+        label[:, :4] = 255
+        sample = SegDataSample(gt_sem_seg=PixelData(data=label))
+        sample.set_metainfo(dict(img_shape=size, ori_shape=size, pad_shape=size))
+        samples.append(sample)
+    return model.data_preprocessor(dict(inputs=inputs, data_samples=samples), True)
+
+
+def ssa_config(baseline):
+    return baseline[:-3] + '_ssa.py'
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('relative,ssa', [(b, s) for b in BASELINES for s in (False, True)])
+def test_one_training_step_per_config(relative, ssa):
+    relative = ssa_config(relative) if ssa else relative
+    cfg, model = build_from_config(relative,
+                                   {'model.data_preprocessor.size': (64, 64)})
+    head = BASELINES[relative.replace('_ssa.py', '.py')]
+    cascade = cfg.model.type == 'CascadeEncoderDecoder'
+    final = cfg.model.decode_head[-1] if cascade else cfg.model.decode_head
+    assert final.type == head + ('_ssa' if ssa else '') and final.num_classes == 150
+    model.train()
+    optim = build_optim_wrapper(model, cfg.optim_wrapper)
+    before = {k: v.detach().clone() for k, v in model.named_parameters()}
+    losses = model(**random_batch(model), mode='loss')
+    stage = 'decode_1.' if cascade else 'decode.'
+    expected = {stage + k for k in (LOSS_WEIGHTS if ssa else ['loss_ce'])}
+    if cascade:
+        expected.add('decode_0.loss_ce')
+    if cfg.model.get('auxiliary_head'):
+        expected.add('aux.loss_ce')
+    assert expected <= set(losses), sorted(losses)
+    total, _ = model.parse_losses(losses)
+    assert torch.isfinite(total)
+    optim.update_params(total)
+    changed = {k for k, v in model.named_parameters() if not torch.equal(v, before[k])}
+    assert changed, 'no parameter moved'
+    names = ['conv_seg.weight'] + (['center_pos.weight', 'center_proj.weight',
+                                    'gt_center_proj.weight'] if ssa else [])
+    prefix = 'decode_head.1.' if cascade else 'decode_head.'
+    for name in names:
+        assert prefix + name in changed, name
+    assert any(k.startswith('backbone.') for k in changed)
