@@ -601,6 +601,23 @@ def _norm_settings(facts: _PipelineFacts, img_norm_cfg: Optional[Mapping]) -> Op
     return first
 
 
+#: Type names whose mmseg 1.x module has other state-dict keys than the reference's module of
+#: the same name; a 0.x config means the reference's. (mmseg 1.x's MSCAN stores
+#: ``mlp.dwconv.*`` where reference checkpoints have ``mlp.dwconv.dwconv.*``.)
+V0_TYPES = {'MSCAN': 'MSCANRef'}
+
+
+def _rename_types(value: Any) -> Any:
+    if isinstance(value, dict):
+        out = {k: _rename_types(v) for k, v in value.items()}
+        if out.get('type') in V0_TYPES:
+            out['type'] = V0_TYPES[out['type']]
+        return out
+    if isinstance(value, list):
+        return [_rename_types(v) for v in value]
+    return value
+
+
 def translate_model(model: Mapping, *, norm: Optional[Mapping] = None,
                     pad: Optional[Mapping] = None,
                     crop_size: Optional[Sequence[int]] = None) -> Tuple[dict, bool]:
@@ -610,9 +627,10 @@ def translate_model(model: Mapping, *, norm: Optional[Mapping] = None,
     ``crop_size`` the training size (``size`` of the preprocessor, which pads training batches
     to it). ``pretrained``, ``init_cfg``, ``train_cfg`` and ``test_cfg`` (``mode='whole'`` or
     ``'slide'`` with ``crop_size`` / ``stride``) are kept as they are.
+    Types in :data:`V0_TYPES` become this project's modules with the reference's keys.
     Returns (model, whether a SyncBN was replaced).
     """
-    model, had_sync_bn = replace_sync_bn(_plain(model))
+    model, had_sync_bn = replace_sync_bn(_rename_types(_plain(model)))
     if 'data_preprocessor' not in model:
         pre: Dict[str, Any] = dict(type='SegDataPreProcessor')
         if norm is not None:

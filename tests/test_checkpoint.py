@@ -6,10 +6,10 @@ import torch
 from mmengine.config import ConfigDict
 from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
+from tiny_models import NUM_CLASSES, tiny_model_cfg
 
 import ssa_seg  # noqa: F401  (registers the *_ssa heads)
 from ssa_seg.checkpoint import CheckpointError, load_weights
-from tiny_models import NUM_CLASSES, tiny_model_cfg
 
 EMPTY_WEIGHT = 'ssa_loss.criterion.empty_weight'
 

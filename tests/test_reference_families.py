@@ -14,10 +14,16 @@ from mmengine.structures import PixelData
 from mmseg.models.backbones import MSCAN
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
+from reference_fixtures import (
+    assert_matches_fixture,
+    fixture_keys,
+    fixture_meta,
+    make_checkpoint,
+    reference_input,
+    reference_logits,
+)
 
 import ssa_seg  # noqa: F401  (registers MSCANRef and the *_ssa heads)
-from reference_fixtures import (assert_matches_fixture, fixture_keys, fixture_meta,
-                                make_checkpoint, reference_input, reference_logits)
 from ssa_seg.checkpoint import load_weights
 from ssa_seg.classifier import LOSS_WEIGHTS
 from ssa_seg.models.backbones import MSCANRef

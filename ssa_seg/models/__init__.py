@@ -11,7 +11,6 @@ from mmseg.models.decode_heads import (
 )
 from mmseg.registry import MODELS
 
-from . import backbones  # noqa: F401  (registers MSCANRef)
 from .ssa_head import ssa_head
 
 # The reference's names, plus a few common heads. Any other head ending in ``cls_seg``
