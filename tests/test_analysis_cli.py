@@ -159,6 +159,7 @@ def test_cli_clear_errors(saved_models, images, tmp_path, case, message):
     assert str(info.value).startswith('error:')
 
 
+@pytest.mark.slow
 def test_python_dash_m_entry_point(saved_models, images, tmp_path):
     out = tmp_path / 'shift.json'
     proc = subprocess.run(

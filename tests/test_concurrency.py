@@ -25,7 +25,7 @@ def _images(n=4, size=(48, 64)):
 
 
 @pytest.mark.parametrize('ssa', [True, False], ids=['ssa', 'vanilla'])
-@pytest.mark.parametrize('head', ['SegformerHead', 'OCRHead'])
+@pytest.mark.parametrize('head', ['SegformerHead', pytest.param('OCRHead', marks=pytest.mark.slow)])
 def test_extraction_beside_inference_gives_identical_masks(head, ssa):
     torch.manual_seed(0)
     model = init_model(tiny_config(head, ssa=ssa))

@@ -14,6 +14,7 @@ from ssa_seg.zoo import REPO_ROOT
 ADE = REPO_ROOT / 'ssa_seg' / 'configs' / 'ade20k'
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('name,ssa', [('segformer_mit-b0_512x512_160k_ade20k.py', False),
                                       ('segformer_mit-b0_ssa_512x512_160k_ade20k.py', True)])
 def test_ade20k_config_forward_backward(name, ssa):

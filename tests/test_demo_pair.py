@@ -25,6 +25,7 @@ def tiny_set(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('config', DEMO_CONFIGS)
 def test_demo_config_training_reduces_the_loss(config, tiny_set):
     init_default_scope('mmseg')
@@ -62,6 +63,7 @@ def test_manifest_lists_the_demo_pair():
     assert pair.ssa.metrics['val_mIoU'] == 75.24 and pair.baseline.metrics['val_mIoU'] == 68.03
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not MANIFEST.exists(), reason='no demo pair trained yet')
 @pytest.mark.parametrize('role', ['baseline', 'ssa'])
 def test_shipped_checkpoint_reproduces_its_recorded_figure(role, val_subset):

@@ -126,7 +126,7 @@ def test_eval_mode_runs_no_teacher():
     assert sorted(set(calls)) == ['gt_center_content_proj', 'gt_center_pos_proj', 'gt_center_proj']
 
 
-@pytest.mark.parametrize('head', ['SegformerHead', 'OCRHead'])
+@pytest.mark.parametrize('head', ['SegformerHead', pytest.param('OCRHead', marks=pytest.mark.slow)])
 def test_one_step_trains_every_parameter(head):
     model = build(head).train()
     before = {n: p.detach().clone() for n, p in model.named_parameters()}
@@ -142,6 +142,7 @@ def test_one_step_trains_every_parameter(head):
     assert len(teacher) == 7
 
 
+@pytest.mark.slow
 def test_training_reduces_the_loss():
     model = build('SegformerHead').train()
     optim = torch.optim.AdamW(model.parameters(), lr=3e-3)

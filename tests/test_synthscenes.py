@@ -239,6 +239,7 @@ def tiny_setup(tmp_path):
     return dict(data=data, config=config, checkpoint=checkpoint, tmp=tmp_path)
 
 
+@pytest.mark.slow
 def test_test_cli_prints_table_and_miou_last(tiny_setup, capsys):
     from ssa_seg import test as ssa_test
 
@@ -261,6 +262,7 @@ def test_test_cli_prints_table_and_miou_last(tiny_setup, capsys):
     assert (work_dir / 'test_results.json').is_file()
 
 
+@pytest.mark.slow
 def test_evaluate_function_and_max_images(tiny_setup):
     import torch
 
@@ -321,6 +323,7 @@ def _train(setup, *options, resume=False):
     return setup['tmp'] / 'train'
 
 
+@pytest.mark.slow
 def test_train_cli_trains(tiny_setup):
     from ssa_seg import train as ssa_train
 
@@ -330,6 +333,7 @@ def test_train_cli_trains(tiny_setup):
         ssa_train.main([str(tiny_setup['tmp'] / 'nope.py')])
 
 
+@pytest.mark.slow
 def test_train_cli_resumes(tiny_setup):
     """--resume reads a Runner checkpoint (optimizer, message hub) with weights_only=True."""
     import torch
