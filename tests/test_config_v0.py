@@ -283,8 +283,8 @@ data = dict(test=dict(type='MyOwnDataset'))
     with pytest.raises(ConfigTranslationError, match="'MyOwnDataset'"):
         load_config(dataset)
     with pytest.raises(SystemExit, match="MyOwnDataset"):   # the CLIs print the message
-        from ssa_seg.train import load_config as cli_load
-        cli_load(dataset)
+        from ssa_seg.runner_cli import config_or_exit
+        config_or_exit(dataset)
 
 
 # ---------------------------------------------------------------------------------------
@@ -339,7 +339,7 @@ def test_pretrained_kept_ignored_by_init_model_and_named_by_train(tmp_path, monk
     with pytest.raises(SystemExit, match='swin_tiny_patch4_window7_224_20220317-1cdeb081.pth'):
         train.main([config, '--work-dir', str(tmp_path / 'work')])
     # Starting from a full checkpoint, the ImageNet weights are not needed.
-    cfg = train.load_config(config, dict(load_from='full.pth'))
+    cfg = load_config(config, dict(load_from='full.pth'))
     cfg.work_dir = str(tmp_path / 'work')
     train.check_pretrained(cfg)
     assert cfg.model.backbone.init_cfg is None
@@ -365,7 +365,7 @@ def test_train_and_test_entry_points_use_load_config(tmp_path, monkeypatch):
         train.main([config, '--work-dir', str(tmp_path)])
     assert 'train_dataloader' in seen['cfg'] and 'data' not in seen['cfg']
     # ssa_seg.test reads its config with the same loader (the CLI run is tested below).
-    assert 'load_config(args.config' in Path(test_cli.__file__).read_text()
+    assert 'config_or_exit(args.config' in Path(test_cli.__file__).read_text()
 
 
 # ---------------------------------------------------------------------------------------

@@ -26,6 +26,9 @@ from ssa_seg.checkpoint import TRAINING_ONLY_KEYS, load_weights
 from ssa_seg.classifier import LOSS_WEIGHTS
 from ssa_seg.zoo import REPO_ROOT
 
+# Reference-size models (seconds each on 2 CPU cores): CI runs them with -m ''.
+pytestmark = pytest.mark.slow
+
 CONFIGS = REPO_ROOT / 'ssa_seg' / 'configs' / 'afformer'
 CASES = [('afformer_base_ade20k', 'CLS'), ('afformer_base_ade20k_ssa', 'CLS_ssa')]
 

@@ -21,6 +21,9 @@ from ssa_seg.checkpoint import load_weights, training_only_keys
 from ssa_seg.classifier import LOSS_WEIGHTS
 from ssa_seg.zoo import REPO_ROOT
 
+# Reference-size models (seconds each on 2 CPU cores): CI runs them with -m ''.
+pytestmark = pytest.mark.slow
+
 CONFIGS = REPO_ROOT / 'ssa_seg' / 'configs' / 'cgrseg'
 FIXTURES = ['cgrseg-b_ade20k_160k', 'cgrseg-b_ade20k_160k_ssa']
 

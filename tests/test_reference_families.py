@@ -138,6 +138,7 @@ def test_ham_head_draws_exactly_one_uniform_basis_tensor_from_the_global_rng(tmp
 
 # ------------------------------------------------------------------ reference logits
 
+@pytest.mark.slow
 def test_segnext_baseline_matches_reference(tmp_path):
     _, model = build_from_config(FIXTURE_CONFIGS[SEGNEXT])
     load_fixture(model, SEGNEXT, tmp_path)
@@ -145,7 +146,7 @@ def test_segnext_baseline_matches_reference(tmp_path):
 
 
 @pytest.mark.parametrize('name', [
-    pytest.param(n, marks=[] if n.startswith('segnext') else pytest.mark.slow)
+    pytest.param(n, marks=pytest.mark.slow)
     for n in FIXTURE_CONFIGS if n != SEGNEXT])
 def test_ssa_config_loads_reference_checkpoint_and_matches(name, tmp_path):
     _, model = build_from_config(FIXTURE_CONFIGS[name])

@@ -23,6 +23,9 @@ from ssa_seg.checkpoint import load_weights
 from ssa_seg.classifier import LOSS_WEIGHTS
 from ssa_seg.zoo import REPO_ROOT
 
+# Reference-size models (seconds each on 2 CPU cores): CI runs them with -m ''.
+pytestmark = pytest.mark.slow
+
 CONFIGS = REPO_ROOT / 'ssa_seg' / 'configs' / 'seaformer'
 LARGE = 'seaformer_large_512x512_160k_4x4_ade20k'
 BASE = 'seaformer_base_512x512_160k_4x4_ade20k'
