@@ -458,3 +458,21 @@ def test_paper_figure_sizes(extractions):
     assert one.get_figwidth() == pytest.approx(style.SINGLE_COLUMN)
     three = matplotlib_figure(figures.tsne_figures(e, e, max_points=80).data)
     assert three.get_figwidth() <= style.DOUBLE_COLUMN
+
+
+def test_relation_matrices_use_the_models_temperature(image):
+    """R = softmax(t cos) at the classifier's own t (here 5, not the reference's 15)."""
+    from analysis.extract import extract
+    from analysis.relations import relation_data
+    from ssa_seg.apis import init_model
+    cfg = tiny_config('SegformerHead', ssa=True, num_classes=K)
+    cfg['model']['decode_head']['temperature'] = 5.0
+    torch.manual_seed(0)
+    e = extract(init_model(cfg), image)
+    assert e.temperature == 5.0
+    data = relation_data(e, 'all', order='index')
+    assert data.temperature == 5.0
+    s = torch.nn.functional.normalize(e.fixed_protos.double(), dim=-1)
+    by_hand = torch.softmax(5.0 * s @ s.T, dim=-1).numpy()
+    assert np.allclose(data.matrices['fixed S'], by_hand, atol=1e-5)
+    assert not np.allclose(by_hand, torch.softmax(15.0 * s @ s.T, dim=-1).numpy(), atol=1e-3)
