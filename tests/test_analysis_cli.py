@@ -67,6 +67,7 @@ def _run(argv):
     return main(argv)
 
 
+@pytest.mark.slow
 def test_cli_single_image_figures(saved_models, images, tmp_path, capsys):
     img, lab = str(images / 'img' / 'a.png'), str(images / 'lab' / 'a.png')
     assert _run(['tsne', *_models(saved_models), '--image', img, '--label', lab,
@@ -94,6 +95,7 @@ def test_cli_single_image_figures(saved_models, images, tmp_path, capsys):
     assert str(tmp_path / 's.json') in printed
 
 
+@pytest.mark.slow
 def test_cli_same_seed_same_file(saved_models, images, tmp_path):
     img = str(images / 'img' / 'b.png')
     for name in ('x', 'y'):
@@ -102,6 +104,7 @@ def test_cli_same_seed_same_file(saved_models, images, tmp_path):
     assert (tmp_path / 'x.svg').read_bytes() == (tmp_path / 'y.svg').read_bytes()
 
 
+@pytest.mark.slow
 def test_cli_batch_mode(saved_models, images, tmp_path, capsys):
     out = tmp_path / 'figs'
     assert _run(['all', *_models(saved_models), '--image-dir', str(images / 'img'),

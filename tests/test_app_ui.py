@@ -191,6 +191,7 @@ def test_analysis_tab_functions(registry, inputs):
     assert heads['.png'][1:4] == b'PNG' and heads['.pdf'] == b'%PDF-' and heads['.svg'][:1] == b'<'
 
 
+@pytest.mark.slow
 def test_pair_selector_only_with_several_pairs(registry):
     def pair_dropdown(demo):
         return [b for b in demo.blocks.values()

@@ -24,7 +24,8 @@ def _images(n=4, size=(48, 64)):
     return [rng.integers(0, 256, size=(*size, 3), dtype=np.uint8) for _ in range(n)]
 
 
-@pytest.mark.parametrize('ssa', [True, False], ids=['ssa', 'vanilla'])
+@pytest.mark.parametrize('ssa', [True, pytest.param(False, marks=pytest.mark.slow)],
+                         ids=['ssa', 'vanilla'])
 @pytest.mark.parametrize('head', ['SegformerHead', pytest.param('OCRHead', marks=pytest.mark.slow)])
 def test_extraction_beside_inference_gives_identical_masks(head, ssa):
     torch.manual_seed(0)

@@ -253,6 +253,7 @@ def test_inference_model_path_and_array_agree(tmp_path, rng_image):
     assert feat.shape == vanilla_feat.shape and feat.shape[1] == 32
 
 
+@pytest.mark.slow
 def test_pure_classifier_imports_torch_only():
     """The classifier module loads with mmseg, mmengine and mmcv made unimportable."""
     import subprocess

@@ -116,6 +116,7 @@ def test_mscanref_pretrained_init_from_an_mmseg_layout_file(tmp_path):
         assert torch.equal(ours.state_dict()[nested], value), key
 
 
+@pytest.mark.slow
 def test_ham_head_draws_exactly_one_uniform_basis_tensor_from_the_global_rng(tmp_path):
     """mmseg 1.x's NMF2D draws as the reference does: one torch.rand((B*S, D, R)) per forward
     from the global CPU generator, nothing else in the model touches it."""
