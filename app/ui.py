@@ -42,7 +42,7 @@ TRIM_AFTER_PIXELS = 4_000_000     # images above this are followed by a malloc_t
 AUTO_CLASS = '(auto)'               # t-SNE highlights the analysis toolkit's default class
 ALL_CLASSES = '(all classes)'       # the class filter's "no filter"
 MAP_DIFFER = 'where the models differ'
-MAP_ERRORS = 'which model is right (needs a label)'
+MAP_ERRORS = 'error map (needs a label)'
 DEFAULT_OPTION = '(default)'
 
 
@@ -412,18 +412,19 @@ def build_demo(registry: PairRegistry, *, examples_dir: Path = EXAMPLES_DIR,
                     class_filter = gr.Dropdown([ALL_CLASSES], value=ALL_CLASSES,
                                                label='Show one class only', interactive=True,
                                                elem_id='class-filter')
-                    # examples sit beside the results, not above them: after an upload the
-                    # masks are on screen without scrolling (1366 x 768)
-                    with gr.Accordion('Examples (SynthScenes val, with labels)', open=True,
-                                      elem_id='examples'):
-                        example_table = gr.Examples(
-                            examples, inputs=[image_in, label_in], label=None,
-                            examples_per_page=4) if examples else None
                 with gr.Column(scale=4):
                     message = gr.HTML('', elem_id='message')
                     viewer = gr.HTML('', elem_id='viewer', js_on_load=views.VIEWER_JS,
                                      css_template=views.VIEWER_CSS, padding=False)
                     timing = gr.Markdown(elem_id='timing')
+                    # the examples sit under the results: before the first run they are at
+                    # the top of this column, after it the masks are (1366 x 768 shows them
+                    # without scrolling)
+                    with gr.Accordion('Examples (SynthScenes val, with labels)', open=True,
+                                      elem_id='examples'):
+                        example_table = gr.Examples(
+                            examples, inputs=[image_in, label_in], label=None,
+                            examples_per_page=4) if examples else None
             with gr.Row():
                 share_plot = gr.Plot(label='Pixel share per class', elem_id='share-plot')
                 with gr.Column():
@@ -552,7 +553,10 @@ def build_demo(registry: PairRegistry, *, examples_dir: Path = EXAMPLES_DIR,
         image_in.clear(cleared, None, segment_outputs, api_visibility='private', queue=False
                        ).then(**details_event)
         if example_table is not None:
-            example_table.load_input_event.success(**segment_event).then(**details_event)
+            # the example table is below the results: bring the results back into view
+            example_table.load_input_event.success(**segment_event).then(
+                None, js="() => document.querySelector('#viewer')?.scrollIntoView("
+                         "{block: 'start', behavior: 'instant'})").then(**details_event)
 
         # redraws without the models: opacity (mouse, keyboard and the number box all
         # change the value), the map kind and the class filter; zoom and pan are kept
