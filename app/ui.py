@@ -554,9 +554,10 @@ def build_demo(registry: PairRegistry, *, examples_dir: Path = EXAMPLES_DIR,
                        ).then(**details_event)
         if example_table is not None:
             # the example table is below the results: bring the results back into view
-            example_table.load_input_event.success(**segment_event).then(
-                None, js="() => document.querySelector('#viewer')?.scrollIntoView("
-                         "{block: 'start', behavior: 'instant'})").then(**details_event)
+            example_run = example_table.load_input_event.success(**segment_event)
+            example_run.then(**details_event)
+            example_run.then(None, js="() => document.querySelector('#viewer')?.scrollIntoView("
+                                      "{block: 'start', behavior: 'instant'})")
 
         # redraws without the models: opacity (mouse, keyboard and the number box all
         # change the value), the map kind and the class filter; zoom and pan are kept
