@@ -23,7 +23,7 @@ import numpy as np
 
 from ssa_seg.classifier import IGNORE_INDEX
 
-from .colour import disagreement_mask
+from .colour import disagreement_mask, error_categories
 from .io import CHUNK, LoadedImage, count_values, upsample_nearest
 
 
@@ -184,3 +184,16 @@ def comparison_statistics(image: LoadedImage, pair: PairSegmentation, classes: S
         evaluation['ignored_pixels'] = int((label == ignore_index).sum())
         stats['evaluation'] = evaluation
     return stats
+
+
+def error_breakdown(pred_a: np.ndarray, pred_b: np.ndarray, label: np.ndarray,
+                    ignore_index: int = IGNORE_INDEX) -> dict:
+    """Shares of the labelled pixels (0..1) where both models are right, only SSA-Seg
+    (``pred_b``), only the baseline (``pred_a``), or neither; the error map's legend."""
+    categories = error_categories(pred_a, pred_b, label, ignore_index)
+    counts = np.bincount(categories.reshape(-1), minlength=5)[:5]
+    labelled = int(counts[:4].sum())
+    names = ('both_right', 'only_ssa_right', 'only_baseline_right', 'both_wrong')
+    shares = {n: (_rounded(counts[i] / labelled) if labelled else None)
+              for i, n in enumerate(names)}
+    return dict(shares, labelled_pixels=labelled)

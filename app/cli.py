@@ -4,7 +4,8 @@ Examples::
 
     python -m app                                   # the manifest's first pair, 127.0.0.1:7860
     python -m app --pair demo --port 7861
-    python -m app --baseline cfg_a.py a.pth --ssa cfg_b.py b.pth --name mine
+    python -m app --baseline cfg_a.py a.pth --ssa cfg_b.py b.pth --name mine \
+        --baseline-name ocrnet --ssa-name ocrnet_ssa
 """
 from __future__ import annotations
 
@@ -35,6 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--ssa', nargs=2, metavar=('CONFIG', 'CHECKPOINT'),
                         help='... and the SSA-Seg model (both required together)')
     parser.add_argument('--name', default=None, help='name of the --baseline/--ssa pair')
+    parser.add_argument('--baseline-name', default=None,
+                        help='name shown for the --baseline model (default: its manifest '
+                             'name if its checkpoint is in the manifest, else its config stem)')
+    parser.add_argument('--ssa-name', default=None, help='name shown for the --ssa model')
     parser.add_argument('--device', default='cpu', help='torch device (default %(default)s)')
     parser.add_argument('--concurrency', type=int, default=1,
                         help='model calls run at once (default %(default)s; CPU-bound, so '
@@ -48,20 +53,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 def collect_pairs(args) -> tuple:
     """(pair specs, default pair name) from the manifest and the command line."""
-    from ssa_seg.zoo import ManifestError
+    from ssa_seg.zoo import ManifestError, load_zoo
 
-    from .pairs import PairError, pair_from_paths, pairs_from_manifest
+    from .pairs import PairError, pair_from_paths
 
     if bool(args.baseline) != bool(args.ssa):
         raise PairError('--baseline and --ssa go together (CONFIG CHECKPOINT each)')
-    specs, default = [], None
+    specs, default, known = [], None, []
     try:
-        specs = pairs_from_manifest(args.manifest)
+        zoo = load_zoo(args.manifest)
+        specs, known = list(zoo.pairs.values()), list(zoo.models.values())
     except ManifestError as err:
         if args.manifest or args.pair or not args.baseline:
             raise PairError(str(err)) from None
     if args.baseline:
-        custom = pair_from_paths(args.baseline, args.ssa, args.name)
+        custom = pair_from_paths(args.baseline, args.ssa, args.name,
+                                 baseline_name=getattr(args, 'baseline_name', None),
+                                 ssa_name=getattr(args, 'ssa_name', None), known=known)
         specs = [s for s in specs if s.name != custom.name] + [custom]
         default = custom.name
     if args.pair:

@@ -48,18 +48,33 @@ def pairs_from_manifest(path=None) -> List[ZooPair]:
     return list(load_zoo(path).pairs.values())
 
 
-def pair_from_paths(baseline: Sequence[str], ssa: Sequence[str], name: Optional[str] = None
-                    ) -> ZooPair:
-    """A pair from ``(config, checkpoint)`` paths given on the command line."""
-    for role, (config, checkpoint) in (('baseline', baseline), ('ssa', ssa)):
+def pair_from_paths(baseline: Sequence[str], ssa: Sequence[str], name: Optional[str] = None,
+                    *, baseline_name: Optional[str] = None, ssa_name: Optional[str] = None,
+                    known: Sequence[ZooModel] = ()) -> ZooPair:
+    """A pair from ``(config, checkpoint)`` paths given on the command line.
+
+    Each model's name is, in this order: ``baseline_name`` / ``ssa_name``; the name of the
+    manifest model (``known``) with the same checkpoint file, whose metrics and training
+    notes come along; else the config file's stem (never the checkpoint's: two
+    ``iter_160000.pth`` would look the same)."""
+    models = {}
+    for role, (config, checkpoint), given in (('baseline', baseline, baseline_name),
+                                              ('ssa', ssa, ssa_name)):
         for kind, path in (('config', config), ('checkpoint', checkpoint)):
             if not Path(path).is_file():
                 raise PairError(f'--{role}: {kind} not found: {path}')
-    base_name, ssa_name = Path(baseline[1]).stem, Path(ssa[1]).stem
-    return ZooPair(name or f'{base_name} vs {ssa_name}',
-                   ZooModel(base_name, str(Path(baseline[0]).resolve()),
-                            str(Path(baseline[1]).resolve())),
-                   ZooModel(ssa_name, str(Path(ssa[0]).resolve()), str(Path(ssa[1]).resolve())))
+        config, checkpoint = str(Path(config).resolve()), str(Path(checkpoint).resolve())
+        match = next((m for m in known if m.checkpoint == checkpoint), None)
+        if match is not None:
+            models[role] = ZooModel(given or match.name, config, checkpoint, match.classes,
+                                    match.palette, match.metrics, match.extra)
+        else:
+            models[role] = ZooModel(given or Path(config).stem, config, checkpoint)
+    if models['baseline'].name == models['ssa'].name:
+        raise PairError(f'both models are called {models["ssa"].name!r}; name them with '
+                        '--baseline-name and --ssa-name')
+    return ZooPair(name or f'{models["baseline"].name} vs {models["ssa"].name}',
+                   models['baseline'], models['ssa'])
 
 
 class PairRegistry:
@@ -86,6 +101,11 @@ class PairRegistry:
     @property
     def names(self) -> List[str]:
         return list(self.specs)
+
+    @property
+    def loaded_names(self) -> List[str]:
+        with self._lock:
+            return list(self._loaded)
 
     def get(self, name: Optional[str] = None) -> LoadedPair:
         name = name or self.default

@@ -7,12 +7,17 @@ files into Gradio's temporary folder (cleaned by ``delete_cache``).
 """
 from __future__ import annotations
 
+import argparse
 import ctypes
 import html
+import io
 import logging
+import re
 import uuid
+import zipfile
+from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 import gradio as gr
 from PIL import Image
@@ -20,7 +25,7 @@ from PIL import Image
 from analysis import colour, stats
 from analysis import io as image_io
 from analysis.extract import extract
-from analysis.figures import FIGURES, export_matplotlib, figure
+from analysis.figures import FIGURES, export_figure, figure
 
 from . import views
 from .components import uploaded_file, uploaded_image
@@ -35,6 +40,10 @@ FIGURE_FORMATS = ('png', 'svg', 'pdf')
 CACHE_CLEANUP = (600, 3600)         # every 10 min, delete our temporary files older than 1 h
 TRIM_AFTER_PIXELS = 4_000_000     # images above this are followed by a malloc_trim
 AUTO_CLASS = '(auto)'               # t-SNE highlights the analysis toolkit's default class
+ALL_CLASSES = '(all classes)'       # the class filter's "no filter"
+MAP_DIFFER = 'where the models differ'
+MAP_ERRORS = 'error map (needs a label)'
+DEFAULT_OPTION = '(default)'
 
 
 # --------------------------------------------------------------------------- helpers
@@ -84,6 +93,22 @@ def _trim_heap() -> None:
         ctypes.CDLL('libc.so.6').malloc_trim(0)
     except (OSError, AttributeError):     # not glibc: nothing to do
         pass
+
+
+def safe_stem(text: str, fallback: str = 'image') -> str:
+    """A file-name part from a user's file name or a model name (letters, digits, ._-)."""
+    stem = re.sub(r'[^A-Za-z0-9._-]+', '_', Path(str(text)).stem).strip('._')
+    return stem[:80] or fallback
+
+
+def message_html(title: str = '', text: str = '', kind: str = 'error') -> str:
+    """The one message of a run (``text`` is already escaped HTML, as in ``gr.Error``)."""
+    if not text:
+        return ''
+    colour = {'error': '#b00020', 'note': '#8a5a00'}.get(kind, '#333')
+    return (f'<div class="ssa-message ssa-{kind}" role="alert" style="border-left:4px solid '
+            f'{colour};padding:6px 10px;background:#fff6f6;color:#222">'
+            f'<strong>{html.escape(title)}</strong>: {text}</div>')
 
 
 def _path_of(value) -> Optional[str]:
@@ -146,21 +171,29 @@ class ComparisonRun:
                                           self.segmentation.ssa.work_mask)
 
     def view_state(self) -> dict:
-        """What later events need (opacity changes, the tables, the Analysis tab), kept per
-        session: the processed image and masks, the statistics and the mask files' paths."""
+        """What later events need (redraws, the tables, the Analysis tab), kept per session:
+        the processed image and masks, the label at that size, the statistics and files."""
         label = None if self.label is None else \
             image_io.upsample_nearest(self.label, self.image.work_size)
-        return dict(pair=self.pair.name, work=self.image.work,
-                    masks=(self.segmentation.baseline.work_mask, self.segmentation.ssa.work_mask),
-                    palette=self.pair.palette, num_classes=self.pair.num_classes, label=label,
-                    name=self.image.name or 'image', stats=self.stats,
-                    mask_files=self.mask_files())
+        masks = (self.segmentation.baseline.work_mask, self.segmentation.ssa.work_mask)
+        return dict(pair=self.pair.name, work=self.image.work, masks=masks,
+                    palette=self.pair.palette, num_classes=self.pair.num_classes,
+                    classes=list(self.pair.classes), label=label,
+                    name=self.image.name or 'image', size=self.image.size,
+                    model_names=dict(self.pair.model_names), stats=self.stats,
+                    present=stats.classes_present(*masks, *(() if label is None else (label,))),
+                    hatched=colour.similar_colour_classes(self.pair.palette,
+                                                          self.pair.num_classes),
+                    breakdown=None if label is None else stats.error_breakdown(*masks, label),
+                    mask_files=self.mask_files(), key=uuid.uuid4().hex)
 
     def mask_files(self) -> List[str]:
+        """Full-size indexed PNG masks, named ``<image>_<model>_mask.png``."""
         folder = _scratch_dir()
+        stem = safe_stem(self.image.name or 'image')
         paths = []
         for role, seg in self.segmentation:
-            path = folder / f'{role}_mask.png'
+            path = folder / f'{stem}_{safe_stem(self.pair.model_names[role], role)}_mask.png'
             path.write_bytes(colour.mask_to_png_bytes(seg.mask, self.pair.palette,
                                                        self.pair.num_classes))
             paths.append(str(path))
@@ -169,10 +202,11 @@ class ComparisonRun:
 
 def api_compare(registry: PairRegistry, image, label=None, pair_name=None, opacity=0.5):
     """The ``/compare`` endpoint: (baseline overlay, SSA-Seg overlay, disagreement map) as PNG
-    files at the processing size, and the statistics."""
+    files at the processing size, the statistics, then both class-index masks (indexed PNG
+    at the image's size, named ``<image>_<model>_mask.png``)."""
     run = ComparisonRun(registry, _path_of(image), _path_of(label), pair_name)
     base, ssa = run.overlays(0.5 if opacity is None else float(opacity))
-    outputs = (*png_files(base, ssa, run.disagreement()), run.stats)
+    outputs = (*png_files(base, ssa, run.disagreement()), run.stats, *run.mask_files())
     _done_with(run)
     return outputs
 
@@ -186,6 +220,157 @@ def _done_with(run: ComparisonRun) -> None:
         _trim_heap()
 
 
+# --------------------------------------------------------------------------- segment view
+
+def png_bytes(image) -> bytes:
+    """An RGB or grey array as PNG bytes (zlib level 1: fast, lossless)."""
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format='PNG', compress_level=1)
+    return buffer.getvalue()
+
+
+def render_view(state: Optional[dict], opacity: float = 0.5, map_kind: str = MAP_DIFFER,
+                class_filter: Optional[str] = None) -> str:
+    """The viewer's HTML for a comparison kept in ``state``: both overlays, the ground truth
+    when there is a label, and the map (disagreement or error map), all drawn by
+    ``analysis.colour``; ``class_filter`` shows one class's pixels only."""
+    if not state:
+        return ''
+    work, (base_mask, ssa_mask) = state['work'], state['masks']
+    label, palette, k = state.get('label'), state['palette'], state['num_classes']
+    hatched = state.get('hatched') or ()
+    keep = None
+    if class_filter not in (None, '', ALL_CLASSES) and class_filter in state['classes']:
+        keep = [state['classes'].index(class_filter)]
+    alpha = 0.5 if opacity is None else float(opacity)
+
+    def painted(mask):
+        return png_bytes(colour.overlay(work, colour.keep_classes(mask, keep), palette, alpha,
+                                        k, hatched=hatched))
+
+    names = state['model_names']
+    index = k <= 255          # hover reads grey levels: one byte per class index
+    panels = [dict(id='baseline-mask', title=f'Baseline: {names["baseline"]}',
+                   png=painted(base_mask), role='baseline',
+                   index_png=png_bytes(base_mask) if index else None),
+              dict(id='ssa-mask', title=f'SSA-Seg: {names["ssa"]}', png=painted(ssa_mask),
+                   role='SSA-Seg', index_png=png_bytes(ssa_mask) if index else None)]
+    if label is not None:
+        panels.append(dict(id='gt-mask', title='Ground truth', png=painted(label),
+                           role='ground truth', index_png=png_bytes(label) if index else None))
+    errors = map_kind == MAP_ERRORS and label is not None
+    if errors:
+        picture = colour.error_map(work, base_mask, ssa_mask, label)
+        title = 'Which model is right'
+    else:
+        picture = colour.disagreement_image(work, base_mask, ssa_mask)
+        title = 'Where the models differ'
+    panels.append(dict(id='map-view', title=title, png=png_bytes(picture)))
+    shown = state['present'] if keep is None else keep
+    legend = views.legend_html(colour.legend_entries(state['classes'], palette, shown))
+    map_key = views.map_legend_html('error' if errors else 'differ', state.get('breakdown'))
+    if map_kind == MAP_ERRORS and label is None:
+        map_key += '<div class="ssa-map-key"><em>The error map needs a ground-truth label; ' \
+                   'showing where the models differ.</em></div>'
+    return views.viewer_html(panels, work.shape[:2], state['classes'], state['key'],
+                             legend=legend, map_key=map_key)
+
+
+def figures_caption(state: Optional[dict]) -> str:
+    """Which image (and models) the Analysis tab's figures are for."""
+    if not state:
+        return '_No image yet: segment one in the Segment tab._'
+    height, width = state['size']
+    names = state['model_names']
+    label = 'with its ground-truth label' if state.get('label') is not None else 'no label'
+    return (f'Figures for **{html.escape(state["name"])}** ({width} x {height}, {label}); '
+            f'models {html.escape(names["baseline"])} (baseline) and '
+            f'{html.escape(names["ssa"])} (SSA-Seg).')
+
+
+# --------------------------------------------------------------------------- figure options
+
+@dataclass(frozen=True)
+class FigureOption:
+    """One command-line flag of a figure kind, shown as a widget in the Analysis tab."""
+    kind: str
+    dest: str
+    flag: str
+    type: Any
+    default: Any
+    choices: Optional[tuple]
+    help: str
+
+    @property
+    def label(self) -> str:
+        return f'{self.kind}: {self.flag.lstrip("-")}'
+
+
+def _kind_parser(name: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=f'python -m analysis {name}', add_help=False,
+                                     exit_on_error=False)
+    FIGURES[name].add_arguments(parser)
+    return parser
+
+
+def figure_options() -> List[FigureOption]:
+    """Every figure kind's own CLI flags (``FigureKind.add_arguments``), in ``FIGURES`` order;
+    the highlighted class is left out (the tab's class list holds the image's classes)."""
+    options = []
+    for name, kind in FIGURES.items():
+        if kind.add_arguments is None:
+            continue
+        for action in _kind_parser(name)._actions:
+            if action.dest == 'class_name' or not action.option_strings:
+                continue
+            options.append(FigureOption(
+                name, action.dest, action.option_strings[0], action.type, action.default,
+                tuple(action.choices) if action.choices else None,
+                (action.help or '').replace('%%', '%')))
+    return options
+
+
+def option_widget(option: FigureOption):
+    info = option.help or None
+    if option.choices:
+        choices = list(option.choices)
+        value = option.default if option.default in choices else DEFAULT_OPTION
+        if value == DEFAULT_OPTION:
+            choices = [DEFAULT_OPTION] + choices
+        return gr.Dropdown(choices, value=value, label=option.label, info=info)
+    if option.type in (int, float):
+        return gr.Number(value=option.default, label=option.label, info=info,
+                         precision=0 if option.type is int else None)
+    return gr.Textbox(value='' if option.default is None else str(option.default),
+                      label=option.label, info=info)
+
+
+def options_by_kind(options: Sequence[FigureOption], values: Sequence) -> Dict[str, dict]:
+    """The figure functions' keyword options from the widgets' values, through each kind's
+    own ``options_from_args`` (the CLI's checks and messages)."""
+    argv: Dict[str, List[str]] = {name: [] for name in FIGURES}
+    for option, value in zip(options, values):
+        if value is None or value == '' or value == DEFAULT_OPTION:
+            continue
+        if option.type is int:
+            value = int(value)
+        argv[option.kind] += [option.flag, str(value)]
+    result = {}
+    for name, kind in FIGURES.items():
+        if kind.options_from_args is None:
+            result[name] = {}
+            continue
+        try:
+            args = _kind_parser(name).parse_args(argv[name])
+        except (argparse.ArgumentError, SystemExit) as err:
+            raise user_error(f'{name}: {err}', 'Figure options') from None
+        try:
+            result[name] = dict(kind.options_from_args(args))
+        except ValueError as err:
+            raise user_error(f'{name}: {err}', 'Figure options') from None
+    return result
+
+
 # --------------------------------------------------------------------------- the page
 
 def build_demo(registry: PairRegistry, *, examples_dir: Path = EXAMPLES_DIR,
@@ -195,54 +380,64 @@ def build_demo(registry: PairRegistry, *, examples_dir: Path = EXAMPLES_DIR,
     pair_names = registry.names
     examples = list_examples(examples_dir)
     default_classes = _class_choices(registry, registry.default)
+    options = figure_options()
 
     with gr.Blocks(title='SSA-Seg Studio', analytics_enabled=False,
                    delete_cache=CACHE_CLEANUP) as demo:
         gr.Markdown(
-            '## SSA-Seg Studio\nBaseline vs SSA-Seg (semantic and spatial adaptive classifier, '
-            'NeurIPS 2024) on your image. Images larger than '
-            f'{image_io.MAX_PROCESSING_SIDE} px on their longest side are segmented at that '
-            f'size (statistics at full size); images over '
-            f'{image_io.MAX_IMAGE_PIXELS // 1_000_000} megapixels or files over '
-            f'{upload_limit.upper()} are refused.')
+            '**SSA-Seg Studio**: baseline vs SSA-Seg (NeurIPS 2024) on your image. Images '
+            f'over {image_io.MAX_PROCESSING_SIDE} px are segmented at that size (statistics '
+            f'at full size); over {image_io.MAX_IMAGE_PIXELS // 1_000_000} megapixels or '
+            f'{upload_limit.upper()} they are refused. See the Models tab for what the '
+            'models know.')
         pair_choice = gr.Dropdown(pair_names, value=registry.default, label='Model pair',
                                   visible=len(pair_names) > 1, interactive=True)
         view = gr.State(None)
 
         with gr.Tab('Segment'):
+            with gr.Row(equal_height=False):
+                with gr.Column(scale=1, min_width=260):
+                    image_in = uploaded_image(label='Image', sources=['upload', 'clipboard'],
+                                              height=180, elem_id='image-input',
+                                              buttons=['fullscreen'])
+                    label_in = uploaded_file(
+                        label='Ground-truth label (optional, PNG of class indices)',
+                        file_types=LABEL_FILE_TYPES, elem_id='label-input', height=70)
+                    run_button = gr.Button('Segment', variant='primary',
+                                           elem_id='segment-button')
+                    opacity = gr.Slider(0.0, 1.0, value=0.5, step=0.05, label='Mask opacity',
+                                        elem_id='opacity')
+                    map_kind = gr.Radio([MAP_DIFFER, MAP_ERRORS], value=MAP_DIFFER,
+                                        label='Map', elem_id='map-kind')
+                    class_filter = gr.Dropdown([ALL_CLASSES], value=ALL_CLASSES,
+                                               label='Show one class only', interactive=True,
+                                               elem_id='class-filter')
+                with gr.Column(scale=4):
+                    message = gr.HTML('', elem_id='message')
+                    viewer = gr.HTML('', elem_id='viewer', js_on_load=views.VIEWER_JS,
+                                     css_template=views.VIEWER_CSS, padding=False)
+                    timing = gr.Markdown(elem_id='timing')
+                    # the examples sit under the results: before the first run they are at
+                    # the top of this column, after it the masks are (1366 x 768 shows them
+                    # without scrolling)
+                    with gr.Accordion('Examples (SynthScenes val, with labels)', open=True,
+                                      elem_id='examples'):
+                        example_table = gr.Examples(
+                            examples, inputs=[image_in, label_in], label=None,
+                            examples_per_page=4) if examples else None
             with gr.Row():
-                image_in = uploaded_image(label='Image', sources=['upload', 'clipboard'],
-                                          height=320, elem_id='image-input')
-                label_in = uploaded_file(
-                    label='Ground-truth label (optional, PNG of class indices)',
-                    file_types=LABEL_FILE_TYPES, elem_id='label-input')
-            with gr.Row():
-                opacity = gr.Slider(0.0, 1.0, value=0.5, step=0.05, label='Mask opacity',
-                                    elem_id='opacity')
-                run_button = gr.Button('Segment', variant='primary', elem_id='segment-button')
-            example_table = gr.Examples(examples, inputs=[image_in, label_in],
-                                        label='Examples (SynthScenes val, with labels)'
-                                        ) if examples else None
-            with gr.Row():
-                baseline_out = gr.Image(label='Baseline', format='png', interactive=False,
-                                        elem_id='baseline-mask')
-                ssa_out = gr.Image(label='SSA-Seg', format='png', interactive=False,
-                                   elem_id='ssa-mask')
-            timing = gr.Markdown(elem_id='timing')
-            legend = gr.HTML(label='Legend', elem_id='legend')
-            with gr.Row():
-                disagreement_out = gr.Image(label='Disagreement (magenta: the models differ)',
-                                            format='png', interactive=False,
-                                            elem_id='disagreement')
                 share_plot = gr.Plot(label='Pixel share per class', elem_id='share-plot')
-            with gr.Row():
-                share_table = gr.Dataframe(headers=['class', 'baseline %', 'SSA-Seg %'],
-                                           label='Pixel share per class', interactive=False)
-                iou_table = gr.Dataframe(headers=['class', 'baseline IoU %', 'SSA-Seg IoU %'],
-                                         label='IoU vs the label (needs a label)',
-                                         interactive=False, elem_id='iou-table')
+                with gr.Column():
+                    share_table = gr.Dataframe(headers=['class', 'baseline %', 'SSA-Seg %'],
+                                               label='Pixel share per class',
+                                               interactive=False)
+                    iou_table = gr.Dataframe(
+                        headers=['class', 'baseline IoU %', 'SSA-Seg IoU %'],
+                        label='IoU vs the label (needs a label)', interactive=False,
+                        elem_id='iou-table')
             mask_files = gr.File(label='Masks at the image size (indexed PNG)',
-                                 file_count='multiple', interactive=False)
+                                 file_count='multiple', interactive=False,
+                                 elem_id='mask-files')
             with gr.Accordion('Statistics (JSON)', open=False):
                 stats_out = gr.JSON(label='Statistics')
 
@@ -252,20 +447,30 @@ def build_demo(registry: PairRegistry, *, examples_dir: Path = EXAMPLES_DIR,
                 'pixel features with the fixed and adapted prototypes of one class (semantic and '
                 'spatial domain), inter-class relation matrices (fixed S, adapted Sp and, with a '
                 'label, the teacher S_hat), and the per-class prototype shift.')
+            figures_for = gr.Markdown(figures_caption(None), elem_id='figures-for')
             figure_data = gr.State(None)
             with gr.Row():
                 class_choice = gr.Dropdown(default_classes, value=AUTO_CLASS,
-                                           label='Highlighted class (t-SNE)', interactive=True)
+                                           label='Highlighted class (classes in this image)',
+                                           interactive=True, elem_id='analysis-class')
                 analyse_button = gr.Button('Compute figures', variant='primary',
                                            elem_id='analysis-button')
+            with gr.Accordion('Figure options (as in python -m analysis)', open=False):
+                with gr.Row():
+                    option_widgets = [option_widget(o) for o in options]
             figure_plots = [gr.Plot(label=kind.title, elem_id=f'{name}-plot')
                             for name, kind in FIGURES.items()]
             with gr.Row():
                 formats = gr.CheckboxGroup(list(FIGURE_FORMATS), value=list(FIGURE_FORMATS),
                                            label='Paper formats')
-                export_button = gr.Button('Export figures (matplotlib)', elem_id='export-button')
+                export_button = gr.Button('Download all (zip)', elem_id='export-button')
             figure_files = gr.File(label='Figures for papers', file_count='multiple',
                                    interactive=False, elem_id='figure-files')
+
+        with gr.Tab('Models'):
+            models_info = gr.Markdown(
+                views.models_markdown(registry.specs.values(), registry.loaded_names),
+                elem_id='models-info')
 
         # /compare: the documented API endpoint (its widgets are not shown in the page)
         with gr.Group(visible=False):
@@ -276,52 +481,67 @@ def build_demo(registry: PairRegistry, *, examples_dir: Path = EXAMPLES_DIR,
             api_outputs = [gr.Image(label='baseline_overlay', format='png'),
                            gr.Image(label='ssa_overlay', format='png'),
                            gr.Image(label='disagreement', format='png'),
-                           gr.JSON(label='statistics')]
+                           gr.JSON(label='statistics'),
+                           gr.File(label='baseline_mask'),
+                           gr.File(label='ssa_mask')]
             api_button = gr.Button('compare')
 
         # ------------------------------------------------------------------ events
-        # Masks first (what the user waits for), then the tables and plots from the same run.
-        # A label that does not fit the image (say, left over from an example) is removed
-        # with a warning instead of blocking the masks.
-        segment_outputs = [baseline_out, ssa_out, disagreement_out, timing, legend, view,
-                           label_in]
-        # the Analysis tab's figures belong to the previous image: cleared with each new run
+        # A run shows its one message (or none) and either all new results or none: a
+        # failure clears what the previous image left. Errors are returned, not raised, so
+        # that Gradio does not paint an "Error" badge on every output.
+        segment_outputs = [message, viewer, timing, view, label_in, class_filter]
         detail_outputs = [share_plot, share_table, iou_table, mask_files, stats_out,
-                          *figure_plots, figure_data, figure_files]
+                          figures_for, class_choice, *figure_plots, figure_data, figure_files,
+                          models_info]
 
-        def on_segment(image_path, label_path, pair_name, alpha):
-            if not image_path:      # cleared input: clear the results, no error
-                return [None, None, None, '', '', None, gr.skip()]
-            run = ComparisonRun(registry, image_path, _path_of(label_path), pair_name,
-                                drop_bad_label=True)
+        def cleared(text: str = '', title: str = ''):
+            return [message_html(title, text), '', '', None, gr.skip(),
+                    gr.update(choices=[ALL_CLASSES], value=ALL_CLASSES)]
+
+        def on_segment(image_path, label_path, pair_name, alpha, kind):
+            if not image_path:      # cleared input: clear the results, no message
+                return cleared()
+            try:
+                run = ComparisonRun(registry, image_path, _path_of(label_path), pair_name,
+                                    drop_bad_label=True)
+            except gr.Error as err:
+                return cleared(err.message, err.title or 'Error')
+            note = ''
             if run.label_problem:
-                gr.Warning(html.escape(f'Label removed: {run.label_problem}', quote=False))
-            base, ssa = run.overlays(alpha)
-            present = stats.classes_present(run.segmentation.baseline.work_mask,
-                                              run.segmentation.ssa.work_mask)
-            entries = colour.legend_entries(run.pair.classes, run.pair.palette, present)
+                note = message_html('Label removed', html.escape(run.label_problem,
+                                                                 quote=False), 'note')
+            state = run.view_state()
             notes = '; '.join(run.image.notes)
             timing_md = (f'**Inference time** {views.timing_text(run.stats)} &nbsp; '
                          f'**Disagreement** {100 * run.stats["disagreement_fraction"]:.1f}% '
                          f'of the pixels' + (f'  \n_{html.escape(notes)}_' if notes else ''))
-            outputs = [*png_files(base, ssa, run.disagreement()), timing_md,
-                       views.legend_html(entries),
-                       run.view_state(), None if run.label_problem else gr.skip()]
+            classes = [ALL_CLASSES] + [state['classes'][i] for i in state['present']
+                                       if i < len(state['classes'])]
             _done_with(run)
-            return outputs
+            return [note, render_view(state, alpha, kind), timing_md, state,
+                    None if note else gr.skip(),
+                    gr.update(choices=classes, value=ALL_CLASSES)]
 
         def on_details(state):
             stale_analysis = [None] * (len(figure_plots) + 2)
+            models = views.models_markdown(registry.specs.values(), registry.loaded_names)
             if not state:
-                return [None] * 5 + stale_analysis
-            stats = state['stats']
-            return [views.pixel_share_figure(stats, state['palette']),
-                    views.share_rows(stats), views.iou_rows(stats) or None,
-                    state['mask_files'], stats] + stale_analysis
+                return [None] * 5 + [figures_caption(None),
+                                     gr.update(choices=[AUTO_CLASS], value=AUTO_CLASS)] \
+                    + stale_analysis + [models]
+            numbers = state['stats']
+            present = [AUTO_CLASS] + [state['classes'][i] for i in state['present']
+                                      if i < len(state['classes'])]
+            return [views.pixel_share_figure(numbers, state['palette']),
+                    views.share_rows(numbers), views.iou_rows(numbers) or None,
+                    state['mask_files'], numbers, figures_caption(state),
+                    gr.update(choices=present, value=AUTO_CLASS)] + stale_analysis + [models]
 
         # Triggered by user actions only (click, upload, clear, choosing a pair or an
         # example), so that clearing the label from ``on_segment`` starts no second run.
-        segment_event = dict(fn=on_segment, inputs=[image_in, label_in, pair_choice, opacity],
+        segment_event = dict(fn=on_segment,
+                             inputs=[image_in, label_in, pair_choice, opacity, map_kind],
                              outputs=segment_outputs, api_visibility='private',
                              concurrency_id=MODEL_QUEUE, concurrency_limit=model_concurrency)
         details_event = dict(fn=on_details, inputs=view, outputs=detail_outputs,
@@ -330,25 +550,21 @@ def build_demo(registry: PairRegistry, *, examples_dir: Path = EXAMPLES_DIR,
         gr.on([run_button.click, image_in.upload, label_in.upload, label_in.clear,
                pair_choice.input], trigger_mode='always_last', **segment_event
               ).then(**details_event)
-        image_in.clear(lambda: [None, None, None, '', '', None, gr.skip()], None,
-                       segment_outputs, api_visibility='private', queue=False
+        image_in.clear(cleared, None, segment_outputs, api_visibility='private', queue=False
                        ).then(**details_event)
         if example_table is not None:
-            example_table.load_input_event.success(**segment_event).then(**details_event)
+            # the example table is below the results: bring the results back into view
+            example_run = example_table.load_input_event.success(**segment_event)
+            example_run.then(**details_event)
+            example_run.then(None, js="() => document.querySelector('#viewer')?.scrollIntoView("
+                                      "{block: 'start', behavior: 'instant'})")
 
-        def on_opacity(state, alpha):
-            if not state:
-                return gr.skip(), gr.skip()
-            base_mask, ssa_mask = state['masks']
-            return tuple(png_files(
-                colour.overlay(state['work'], base_mask, state['palette'], alpha,
-                                state['num_classes']),
-                colour.overlay(state['work'], ssa_mask, state['palette'], alpha,
-                                state['num_classes'])))
-
-        opacity.release(on_opacity, [view, opacity], [baseline_out, ssa_out],
-                        api_visibility='private', concurrency_limit=4,
-                        trigger_mode='always_last')
+        # redraws without the models: opacity (mouse, keyboard and the number box all
+        # change the value), the map kind and the class filter; zoom and pan are kept
+        redraw = dict(fn=render_view, inputs=[view, opacity, map_kind, class_filter],
+                      outputs=viewer, api_visibility='private', concurrency_id='redraw',
+                      concurrency_limit=4, trigger_mode='always_last', show_progress='hidden')
+        gr.on([opacity.change, map_kind.input, class_filter.input], **redraw)
 
         def on_pair(pair_name):
             return gr.update(choices=_class_choices(registry, pair_name), value=AUTO_CLASS)
@@ -356,12 +572,14 @@ def build_demo(registry: PairRegistry, *, examples_dir: Path = EXAMPLES_DIR,
         pair_choice.change(on_pair, pair_choice, class_choice, api_visibility='private',
                            concurrency_id=MODEL_QUEUE)
 
-        analyse_button.click(lambda state, name: analysis_figures(registry, state, name),
-                             [view, class_choice],
+        def on_analyse(state, name, *values):
+            return analysis_figures(registry, state, name, options_by_kind(options, values))
+
+        analyse_button.click(on_analyse, [view, class_choice, *option_widgets],
                              [*figure_plots, figure_data],
                              api_visibility='private', concurrency_id=MODEL_QUEUE,
                              concurrency_limit=model_concurrency)
-        export_button.click(export_figures, [figure_data, formats], figure_files,
+        export_button.click(download_all, [figure_data, formats, view], figure_files,
                             api_visibility='private', concurrency_id='export',
                             concurrency_limit=1)
 
@@ -375,9 +593,10 @@ def build_demo(registry: PairRegistry, *, examples_dir: Path = EXAMPLES_DIR,
                          api_description='Segment an image with the baseline and the SSA-Seg '
                          'model. Inputs: image; optional ground-truth label (PNG of class '
                          'indices, 255 = ignore), model pair name and overlay opacity. Returns '
-                         'the baseline overlay, the SSA-Seg overlay, the disagreement map and '
+                         'the baseline overlay, the SSA-Seg overlay, the disagreement map, '
                          'the statistics (pixel share per class, inference times, and with a '
-                         'label per-class IoU and mIoU) as JSON.')
+                         'label per-class IoU and mIoU) as JSON, and the two class-index masks '
+                         '(indexed PNG at the image size).')
     return demo
 
 
@@ -390,10 +609,13 @@ def _class_choices(registry: PairRegistry, pair_name: Optional[str]) -> List[str
 
 # --------------------------------------------------------------------------- analysis tab
 
-def analysis_figures(registry: PairRegistry, state: Optional[dict], class_name: Optional[str]):
+def analysis_figures(registry: PairRegistry, state: Optional[dict], class_name: Optional[str],
+                     options: Optional[Dict[str, dict]] = None):
     """Every registered figure (plotly) for the current image, in ``FIGURES`` order.
 
-    Returns the figures and, last, their data objects by kind (kept for :func:`export_figures`)."""
+    ``options``: each kind's keyword options (:func:`options_by_kind`); the highlighted
+    class goes to every kind. Returns the figures and, last, their data objects by kind
+    (kept for :func:`export_figures`)."""
     if not state:
         raise user_error('Segment an image in the Segment tab first.', 'No image yet')
     try:
@@ -409,7 +631,9 @@ def analysis_figures(registry: PairRegistry, state: Optional[dict], class_name: 
         base = None
         if any(kind.uses_baseline for kind in FIGURES.values()):
             base = extract(pair.baseline, image, label, model_name=pair.model_names['baseline'])
-        bundles = {name: figure(name, ssa, base, class_name=highlight) for name in FIGURES}
+        bundles = {name: figure(name, ssa, base,
+                                **{**(options or {}).get(name, {}), 'class_name': highlight})
+                   for name in FIGURES}
     except (ValueError, KeyError) as err:
         raise user_error(err, 'Cannot draw these figures') from None
     except Exception as err:
@@ -418,8 +642,22 @@ def analysis_figures(registry: PairRegistry, state: Optional[dict], class_name: 
     return (*(b.figure for b in bundles.values()), {name: b.data for name, b in bundles.items()})
 
 
-def export_figures(data: Optional[dict], formats: Sequence[str] = FIGURE_FORMATS) -> List[str]:
-    """Paper versions (matplotlib) of the computed figures, one file per figure and format."""
+def figure_file_stem(kind: str, state: Optional[dict]) -> str:
+    """``<image>_<model>_<figure>``; figures drawing both models name both."""
+    if not state:
+        return kind
+    names = state['model_names']
+    model = safe_stem(names['ssa'], 'ssa')
+    if FIGURES[kind].uses_baseline:
+        model = f'{safe_stem(names["baseline"], "baseline")}_vs_{model}'
+    return f'{safe_stem(state.get("name", "image"))}_{model}_{kind}'
+
+
+def export_figures(data: Optional[dict], formats: Sequence[str] = FIGURE_FORMATS,
+                   state: Optional[dict] = None) -> List[str]:
+    """Paper versions (matplotlib) of the computed figures, one file per figure and format,
+    named by image, model and figure (:func:`figure_file_stem`), plus the numbers (.json)
+    of the figures that have them."""
     if not data:
         raise user_error('Compute the figures first.', 'Nothing to export')
     chosen = [f for f in FIGURE_FORMATS if f in (formats or ())]
@@ -427,8 +665,24 @@ def export_figures(data: Optional[dict], formats: Sequence[str] = FIGURE_FORMATS
         raise user_error('Choose at least one format (PNG, SVG or PDF).', 'Nothing to export')
     folder = _scratch_dir()
     try:
-        return [export_matplotlib(figure_data, folder / f'{stem}.{fmt}')
-                for stem, figure_data in data.items() for fmt in chosen]
+        files = []
+        for kind, figure_data in data.items():
+            stem = figure_file_stem(kind, state)
+            suffixes = chosen + (['json'] if FIGURES[kind].to_json else [])
+            files += [export_figure(figure_data, folder / f'{stem}.{fmt}') for fmt in suffixes]
+        return files
     except Exception as err:
         log.exception('export failed')
         raise user_error(f'{type(err).__name__}: {err}', 'Export failed') from None
+
+
+def download_all(data: Optional[dict], formats: Sequence[str] = FIGURE_FORMATS,
+                 state: Optional[dict] = None) -> List[str]:
+    """One zip of every exported figure file, and the files themselves."""
+    files = export_figures(data, formats, state)
+    stem = safe_stem(state.get('name', 'image')) if state else 'figures'
+    archive = Path(files[0]).parent / f'{stem}_figures.zip'
+    with zipfile.ZipFile(archive, 'w', compression=zipfile.ZIP_DEFLATED) as zf:
+        for path in files:
+            zf.write(path, arcname=Path(path).name)
+    return [str(archive)] + files

@@ -1,27 +1,253 @@
-"""What only the page shows: the legend's HTML, table rows, the pixel-share chart, timing text.
+"""What only the page shows: the viewer's and legend's HTML, table rows, the pixel-share
+chart, timing text and the Models page.
 
-Every number comes from :func:`analysis.stats.comparison_statistics`; these functions only
-lay it out for Gradio widgets.
+Every number comes from :func:`analysis.stats.comparison_statistics`,
+:func:`analysis.stats.error_breakdown` or the zoo (``ssa_seg.zoo.ZooModel.metrics``); these
+functions only lay it out for Gradio widgets. Pictures arrive as PNG bytes made from
+``analysis.colour`` arrays.
 """
 from __future__ import annotations
 
+import base64
 import html
-from typing import List, Mapping, Sequence
+import json
+from typing import List, Mapping, Optional, Sequence
 
-from analysis.colour import hex_colour, palette_array
+from analysis.colour import (
+    BOTH_WRONG,
+    DISAGREEMENT_COLOR,
+    ONLY_BASELINE_RIGHT,
+    ONLY_SSA_RIGHT,
+    hex_colour,
+    palette_array,
+)
+
+HATCH_CSS = 'repeating-linear-gradient(45deg, rgba(0,0,0,0.55) 0 2px, transparent 2px 6px), '
+
+
+def _swatch(color: str, hatched: bool = False) -> str:
+    background = (HATCH_CSS if hatched else '') + html.escape(color)
+    return ('<span class="ssa-swatch" style="display:inline-block;width:14px;height:14px;'
+            f'border:1px solid #555;margin-right:5px;background:{background};"></span>')
 
 
 def legend_html(entries: Sequence[Mapping]) -> str:
-    """The legend as a small HTML block of colour swatches (names are escaped)."""
+    """The legend as a small HTML block of colour swatches (names are escaped); classes
+    whose colour is close to another's are hatched, as in the overlays."""
     if not entries:
         return '<div class="ssa-legend"><em>no classes</em></div>'
     items = ''.join(
         '<span class="ssa-legend-item" style="display:inline-flex;align-items:center;'
-        'margin:2px 10px 2px 0;">'
-        f'<span style="display:inline-block;width:14px;height:14px;border:1px solid #555;'
-        f'margin-right:5px;background:{html.escape(e["color"])};"></span>'
-        f'{html.escape(str(e["name"]))}</span>' for e in entries)
+        'margin:2px 10px 2px 0;"'
+        + (' data-hatched="1" title="hatched: its colour is close to another class&#39;s"'
+           if e.get('hatched') else '') + '>'
+        + _swatch(e['color'], bool(e.get('hatched')))
+        + f'{html.escape(str(e["name"]))}</span>' for e in entries)
     return f'<div class="ssa-legend">{items}</div>'
+
+
+def map_legend_html(kind: str, breakdown: Optional[Mapping] = None) -> str:
+    """The key of the map beside the masks: disagreement, or the 3-colour error map with
+    the share of labelled pixels in each colour (:func:`analysis.stats.error_breakdown`)."""
+    if kind != 'error':
+        return ('<div class="ssa-map-key">' + _swatch(hex_colour(DISAGREEMENT_COLOR))
+                + 'map: the two models predict different classes</div>')
+
+    def share(key):
+        value = (breakdown or {}).get(key)
+        return '' if value is None else f' {100 * value:.1f}%'
+
+    items = [(ONLY_SSA_RIGHT, 'only SSA-Seg right', 'only_ssa_right'),
+             (ONLY_BASELINE_RIGHT, 'only baseline right', 'only_baseline_right'),
+             (BOTH_WRONG, 'both wrong', 'both_wrong')]
+    return '<div class="ssa-map-key">map (share of labelled pixels): ' + ''.join(
+        f'<span class="ssa-legend-item" style="margin-right:12px">{_swatch(hex_colour(c))}'
+        f'{text}{share(key)}</span>' for c, text, key in items) + '</div>'
+
+
+def data_uri(png: bytes) -> str:
+    return 'data:image/png;base64,' + base64.b64encode(png).decode('ascii')
+
+
+def viewer_html(panels: Sequence[Mapping], size, classes: Sequence[str], key: str,
+                legend: str = '', map_key: str = '') -> str:
+    """The Segment tab's synchronised panels.
+
+    panels: [{id, title, png (the picture), index_png (class indices as grey levels, for the
+    hover read-out; optional)}]. size: (height, width) of the pictures. ``key`` names the
+    image: zoom and pan are kept while it stays the same (opacity, filter, map changes).
+    The script that zooms, pans and reads classes is :data:`VIEWER_JS`.
+    """
+    height, width = size
+    figures, indices = [], []
+    for panel in panels:
+        title = html.escape(panel['title'])
+        figures.append(
+            f'<figure class="ssa-panel" id="{html.escape(panel["id"])}">'
+            f'<figcaption title="{title}">{title}</figcaption>'
+            f'<div class="ssa-pane" style="aspect-ratio:{width}/{height}">'
+            f'<img class="ssa-layer" alt="{title}" draggable="false" '
+            f'src="{data_uri(panel["png"])}"></div></figure>')
+        if panel.get('index_png') is not None:
+            indices.append(f'<img class="ssa-index" hidden alt="" data-role="'
+                           f'{html.escape(panel["role"])}" src="{data_uri(panel["index_png"])}">')
+    names = html.escape(json.dumps([str(c) for c in classes]), quote=True)
+    return (f'<div class="ssa-viewer" data-key="{html.escape(key)}" data-width="{width}" '
+            f'data-height="{height}" data-classes="{names}">'
+            f'<div class="ssa-panels">{"".join(figures)}</div>'
+            '<div class="ssa-readout" id="hover-readout">Scroll to zoom, drag to pan (all '
+            'panels together), double-click to reset; hover a pixel to read its classes.</div>'
+            f'{map_key}{legend}{"".join(indices)}</div>')
+
+
+VIEWER_CSS = """
+.ssa-panels { display: flex; gap: 8px; align-items: flex-start; }
+.ssa-panel { flex: 1 1 0; min-width: 0; margin: 0; }
+.ssa-panel figcaption { font-size: 0.85em; font-weight: 600; margin-bottom: 2px;
+  white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.ssa-pane { position: relative; overflow: hidden; width: 100%; max-height: 50vh;
+  background: #222; cursor: grab; border-radius: 4px; }
+.ssa-layer { position: absolute; left: 0; top: 0; width: 100%; height: 100%;
+  transform-origin: 0 0; image-rendering: pixelated; user-select: none; }
+.ssa-readout { font-size: 0.85em; min-height: 1.4em; margin: 4px 0; }
+.ssa-map-key, .ssa-legend { font-size: 0.85em; margin: 2px 0; }
+"""
+
+# Zoom and pan shared by every panel (one transform for all), kept across re-renders of the
+# same image; hover reads the class under the pointer from the grey-level index pictures.
+VIEWER_JS = """
+const view = { key: null, s: 1, x: 0, y: 0 };
+let drag = null;
+const indexData = {};
+function viewer() { return element.querySelector('.ssa-viewer'); }
+function clamp(pane) {
+  if (!pane) { return; }
+  const w = pane.clientWidth, h = pane.clientHeight;
+  view.x = Math.min(0, Math.max(w - w * view.s, view.x));
+  view.y = Math.min(0, Math.max(h - h * view.s, view.y));
+}
+function apply() {
+  const root = viewer();
+  if (!root) { return; }
+  const t = `translate(${view.x}px, ${view.y}px) scale(${view.s})`;
+  root.querySelectorAll('.ssa-layer').forEach(l => { l.style.transform = t; });
+  root.dataset.zoom = view.s.toFixed(4);
+}
+function loadIndices() {
+  const root = viewer();
+  for (const k of Object.keys(indexData)) { delete indexData[k]; }
+  if (!root) { return; }
+  if (root.dataset.key !== view.key) {
+    view.key = root.dataset.key; view.s = 1; view.x = 0; view.y = 0;
+  }
+  apply();
+  root.querySelectorAll('img.ssa-index').forEach(img => {
+    const read = () => {
+      const c = document.createElement('canvas');
+      c.width = img.naturalWidth; c.height = img.naturalHeight;
+      const ctx = c.getContext('2d', { willReadFrequently: true });
+      ctx.drawImage(img, 0, 0);
+      indexData[img.dataset.role] = {
+        w: c.width, data: ctx.getImageData(0, 0, c.width, c.height).data };
+    };
+    if (img.complete && img.naturalWidth) { read(); }
+    else { img.addEventListener('load', read, { once: true }); }
+  });
+}
+element.addEventListener('wheel', e => {
+  const pane = e.target.closest('.ssa-pane');
+  if (!pane) { return; }
+  e.preventDefault();
+  const r = pane.getBoundingClientRect();
+  const px = e.clientX - r.left, py = e.clientY - r.top;
+  const s = Math.min(32, Math.max(1, view.s * (e.deltaY < 0 ? 1.25 : 0.8)));
+  view.x = px - (px - view.x) * s / view.s;
+  view.y = py - (py - view.y) * s / view.s;
+  view.s = s; clamp(pane); apply();
+}, { passive: false });
+element.addEventListener('mousedown', e => {
+  const pane = e.target.closest('.ssa-pane');
+  if (!pane || e.button !== 0) { return; }
+  e.preventDefault();
+  drag = { pane, x: e.clientX - view.x, y: e.clientY - view.y };
+});
+window.addEventListener('mousemove', e => {
+  if (!drag) { return; }
+  view.x = e.clientX - drag.x; view.y = e.clientY - drag.y; clamp(drag.pane); apply();
+});
+window.addEventListener('mouseup', () => { drag = null; });
+element.addEventListener('dblclick', e => {
+  if (!e.target.closest('.ssa-pane')) { return; }
+  view.s = 1; view.x = 0; view.y = 0; apply();
+});
+element.addEventListener('mousemove', e => {
+  const pane = e.target.closest('.ssa-pane');
+  const root = viewer();
+  const out = element.querySelector('.ssa-readout');
+  if (!pane || !root || !out) { return; }
+  const r = pane.getBoundingClientRect();
+  const W = +root.dataset.width, H = +root.dataset.height;
+  const col = Math.floor(((e.clientX - r.left - view.x) / view.s) / r.width * W);
+  const row = Math.floor(((e.clientY - r.top - view.y) / view.s) / r.height * H);
+  if (col < 0 || row < 0 || col >= W || row >= H) { return; }
+  const names = JSON.parse(root.dataset.classes);
+  const parts = Object.entries(indexData).map(([role, m]) => {
+    const v = m.data[4 * (row * m.w + col)];
+    return `${role}: ${v === 255 ? '(ignored)' : (names[v] ?? v)}`;
+  });
+  out.textContent = `pixel (${col}, ${row}): ` + parts.join(' | ');
+});
+loadIndices();
+watch('value', loadIndices);
+"""
+
+
+def _metric(model) -> str:
+    value = (model.metrics or {}).get('val_mIoU')
+    return '' if value is None else f'{float(value):.2f}'
+
+
+def trained_on(model) -> str:
+    """What a zoo model was trained on, from its manifest entry (``extra``)."""
+    extra = model.extra or {}
+    for key in ('dataset', 'trained_on', 'data'):
+        if extra.get(key):
+            return str(extra[key])
+    return ''
+
+
+def is_synthetic_demo(model) -> bool:
+    """The shipped demo models (trained on SynthScenes, the toolkit's generated scenes)."""
+    text = ' '.join([model.config or '', trained_on(model), model.name]).lower()
+    return 'synthscenes' in text
+
+
+def models_markdown(specs, loaded_names: Sequence[str] = ()) -> str:
+    """The Models tab: each pair's two models, what they were trained on, their val mIoU
+    (the manifest's ``val_mIoU``), and for the demo pair what it can and cannot do."""
+    lines = []
+    for spec in specs:
+        state = 'loaded' if spec.name in loaded_names else 'loaded on first use'
+        lines.append(f'#### Pair `{spec.name}` ({state})\n')
+        lines.append('| role | model | trained on | val mIoU (%) | config | checkpoint |')
+        lines.append('|---|---|---|---|---|---|')
+        for role, model in (('baseline', spec.baseline), ('SSA-Seg', spec.ssa)):
+            lines.append(f'| {role} | {model.name} | {trained_on(model) or "not recorded"} | '
+                         f'{_metric(model) or "not recorded"} | `{model.config}` | '
+                         f'`{model.checkpoint}` |')
+        if is_synthetic_demo(spec.baseline) or is_synthetic_demo(spec.ssa):
+            lines.append(
+                '\n> **Demo models: they know synthetic scenes only.** They were trained on '
+                'SynthScenes (generated rooms and streets, 10 classes) and give meaningless '
+                'masks on real photos. For real photos, serve real checkpoints:\n>\n'
+                '> `python -m app --baseline CONFIG CHECKPOINT --ssa CONFIG CHECKPOINT '
+                '--baseline-name NAME --ssa-name NAME`\n>\n'
+                '> or add both models and a pair to the zoo manifest '
+                '(`checkpoints/manifest.yaml`, format in `ssa_seg/zoo.py`) and run '
+                '`python -m app --pair NAME`.')
+        lines.append('')
+    return '\n'.join(lines)
+
 
 def share_rows(stats: Mapping, min_share: float = 0.0) -> List[List]:
     """Table rows [class, baseline %, SSA-Seg %] for classes either model predicts."""

@@ -133,7 +133,8 @@ def tiny_pair(folder: Path, seed: int = 0) -> List[str]:
         paths[role] = folder / f'tiny_{role}.pth'
         save_weights(model, paths[role], meta=dict(dataset_meta=model.dataset_meta))
     return ['--baseline', str(BASELINE_CONFIG), str(paths['baseline']),
-            '--ssa', str(SSA_CONFIG), str(paths['ssa']), '--name', 'tiny']
+            '--ssa', str(SSA_CONFIG), str(paths['ssa']), '--name', 'tiny',
+            '--baseline-name', 'tiny_baseline', '--ssa-name', 'tiny_ssa']
 
 
 # --------------------------------------------------------------------------- server

@@ -90,8 +90,10 @@ def read_rgb(path):
 # --------------------------------------------------------------------------- /compare
 
 def test_compare_endpoint_matches_the_library(client, inputs, local_models):
-    base_path, ssa_path, disagreement_path, stats = client.predict(
+    base_path, ssa_path, disagreement_path, stats, base_mask, ssa_mask = client.predict(
         handle_file(str(inputs['rgb'])), api_name='/compare')
+    assert base_mask.endswith('rgb_tiny_baseline_mask.png')
+    assert ssa_mask.endswith('rgb_tiny_ssa_mask.png')
     want_stats, want_overlays = expected(local_models, inputs['rgb'])
     assert without_times(stats) == without_times(want_stats)
     assert np.array_equal(read_rgb(base_path), want_overlays[0])
@@ -107,12 +109,13 @@ def test_compare_endpoint_api_is_documented(client):
     assert [p['parameter_name'] for p in endpoint['parameters']] == ['image', 'label', 'pair',
                                                                    'opacity']
     assert [r['label'] for r in endpoint['returns']] == ['baseline_overlay', 'ssa_overlay',
-                                                         'disagreement', 'statistics']
+                                                         'disagreement', 'statistics',
+                                                         'baseline_mask', 'ssa_mask']
 
 
 def test_label_adds_iou(client, inputs, local_models):
-    *_, stats = client.predict(handle_file(str(inputs['rgb'])), handle_file(str(inputs['label'])),
-                               api_name='/compare')
+    *_, stats, _, _ = client.predict(handle_file(str(inputs['rgb'])),
+                                     handle_file(str(inputs['label'])), api_name='/compare')
     want, _ = expected(local_models, inputs['rgb'], inputs['label'])
     assert stats['evaluation'] is not None
     assert without_times(stats) == without_times(want)
@@ -123,8 +126,8 @@ def test_label_adds_iou(client, inputs, local_models):
     ('gray16', (96, 64), 'I;16'), ('exif', (64, 96), 'RGB'), ('large', (2400, 1500), 'RGB'),
 ])
 def test_awkward_images_are_handled(client, inputs, name, size, mode):
-    base_path, ssa_path, _, stats = client.predict(handle_file(str(inputs[name])),
-                                                   api_name='/compare')
+    base_path, ssa_path, _, stats, *_ = client.predict(handle_file(str(inputs[name])),
+                                                       api_name='/compare')
     assert (stats['image']['width'], stats['image']['height']) == size
     assert stats['image']['source_mode'].startswith(mode)
     processed = (stats['image']['processed_height'], stats['image']['processed_width'])
@@ -163,7 +166,7 @@ def test_server_still_serves_after_errors(client, inputs, local_models):
     for name in ('bomb', 'not_image', 'empty'):
         with pytest.raises(AppError):
             client.predict(handle_file(str(inputs[name])), api_name='/compare')
-    *_, stats = client.predict(handle_file(str(inputs['gray'])), api_name='/compare')
+    stats = client.predict(handle_file(str(inputs['gray'])), api_name='/compare')[3]
     want, _ = expected(local_models, inputs['gray'])
     assert without_times(stats) == without_times(want)
 

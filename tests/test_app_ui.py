@@ -27,7 +27,8 @@ def pair_args(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def registry(pair_args):
-    spec = pair_from_paths(pair_args[1:3], pair_args[4:6], name='tiny')
+    spec = pair_from_paths(pair_args[1:3], pair_args[4:6], name='tiny',
+                           baseline_name='tiny_baseline', ssa_name='tiny_ssa')
     return PairRegistry([spec])
 
 
@@ -145,7 +146,10 @@ def test_comparison_run_and_api_outputs(registry, inputs):
     run = ui.ComparisonRun(registry, str(inputs['rgb']), str(inputs['label']))
     json.dumps(run.stats, allow_nan=False)
     assert run.stats['evaluation'] is not None and run.stats['pair'] == 'tiny'
-    base, ssa, disagreement, stats = ui.api_compare(registry, str(inputs['rgb']))
+    base, ssa, disagreement, stats, base_mask, ssa_mask = ui.api_compare(registry,
+                                                                         str(inputs['rgb']))
+    assert os.path.basename(base_mask) == 'rgb_tiny_baseline_mask.png'
+    assert np.array_equal(np.asarray(Image.open(ssa_mask)), run.segmentation.ssa.mask)
     pictures = [np.asarray(Image.open(p)) for p in (base, ssa, disagreement)]
     assert all(p.shape == (64, 96, 3) for p in pictures)
     assert base.startswith(gr.utils.get_upload_folder())
@@ -157,7 +161,8 @@ def test_comparison_run_and_api_outputs(registry, inputs):
     state = run.view_state()
     assert state['work'].shape == (64, 96, 3) and state['label'].shape == (64, 96)
     files = run.mask_files()
-    assert [os.path.basename(f) for f in files] == ['baseline_mask.png', 'ssa_mask.png']
+    assert [os.path.basename(f) for f in files] == ['rgb_tiny_baseline_mask.png',
+                                                    'rgb_tiny_ssa_mask.png']
     assert all(f.startswith(gr.utils.get_upload_folder()) for f in files)
 
 
@@ -170,6 +175,7 @@ def test_demo_has_the_documented_compare_endpoint(registry):
     assert not endpoint['parameters'][0]['parameter_has_default']
     assert all(p['parameter_has_default'] for p in endpoint['parameters'][1:])
     assert list(api['named_endpoints']) == ['/compare']    # the page's own events are private
+    assert [r['label'] for r in endpoint['returns']][-2:] == ['baseline_mask', 'ssa_mask']
 
 
 @pytest.mark.slow
@@ -179,16 +185,31 @@ def test_analysis_tab_functions(registry, inputs):
     with pytest.raises(gr.Error, match='Compute the figures'):
         ui.export_figures(None)
     run = ui.ComparisonRun(registry, str(inputs['rgb']), str(inputs['label']))
-    tsne, relations, shift, data = ui.analysis_figures(registry, run.view_state(), 'road')
+    state = run.view_state()
+    options = ui.figure_options()
+    values = [{'seed': 3, 'max_points': 500, 'scale': 'linear'}.get(o.dest, o.default)
+              for o in options]
+    chosen = ui.options_by_kind(options, values)
+    assert chosen['tsne']['seed'] == 3 and chosen['tsne']['max_points'] == 500
+    assert chosen['relations']['scale'] == 'linear' and chosen['shift'] == {}
+    tsne, relations, shift, data = ui.analysis_figures(registry, state, 'road', chosen)
     assert 'road' in tsne.layout.title.text
     assert len(relations.data) == 3            # fixed, adapted and (with the label) teacher
     assert set(data) == {'tsne', 'relations', 'shift'}      # one per registered figure
     with pytest.raises(gr.Error, match='at least one format'):
         ui.export_figures(data, [])
-    files = ui.export_figures(data, ['png', 'svg', 'pdf'])
-    assert len(files) == 9
+    files = ui.download_all(data, ['png', 'svg', 'pdf'], state)
+    names = [os.path.basename(f) for f in files]
+    assert names[0] == 'rgb_figures.zip'
+    assert 'rgb_tiny_baseline_vs_tiny_ssa_tsne.pdf' in names
+    assert 'rgb_tiny_ssa_relations.svg' in names and 'rgb_tiny_ssa_shift.json' in names
+    assert len(files) == 1 + 9 + 1             # zip, 3 figures x 3 formats, the shift numbers
+    import zipfile
+    assert sorted(zipfile.ZipFile(files[0]).namelist()) == sorted(names[1:])
     heads = {os.path.splitext(f)[1]: open(f, 'rb').read(5) for f in files}
     assert heads['.png'][1:4] == b'PNG' and heads['.pdf'] == b'%PDF-' and heads['.svg'][:1] == b'<'
+    with pytest.raises(gr.Error, match='max-points'):
+        ui.options_by_kind(options, [{'max_points': -1}.get(o.dest, o.default) for o in options])
 
 
 @pytest.mark.slow
@@ -205,3 +226,94 @@ def test_pair_selector_only_with_several_pairs(registry):
     assert dropdown.visible is True and dropdown.value == 'tiny'
     assert [c[0] for c in dropdown.choices] == ['tiny', 'tiny copy']
     assert two.get('tiny copy') is not two.get('tiny')       # each pair loaded on first use
+
+
+def test_upload_protection_survives_a_rebuilt_component(registry, inputs):
+    """Gradio rebuilds a component for the session as ``type(c)(**c.constructor_args)``
+    whenever an event updates its properties (an example click does): the rebuilt widget
+    must still pass the path through undecoded and refuse URLs."""
+    from gradio.components.image import ImageData
+
+    demo = ui.build_demo(registry)
+    image_in = [b for b in demo.blocks.values() if getattr(b, 'elem_id', '') == 'image-input'][0]
+    rebuilt = type(image_in)(**{**image_in.constructor_args, 'render': False})
+    assert rebuilt.get_block_name() == 'image'           # drawn as Gradio's image widget
+    for name in ('not_image', 'empty', 'bomb'):
+        path = str(inputs[name])
+        assert rebuilt.preprocess(ImageData(path=path)) == path      # not opened by Gradio
+    with pytest.raises(gr.Error, match='does not fetch URLs'):
+        rebuilt.move_resource_to_block_cache('http://127.0.0.1:9/x.png')
+    assert not (REPO / 'app' / 'components.pyi').exists()
+
+
+def test_failed_run_gives_one_message_and_clears_results(registry, inputs):
+    """The page's segment handler returns its failure as one message and empty results."""
+    demo = ui.build_demo(registry)
+    fn = [f for f in demo.fns.values() if getattr(f.fn, '__name__', '') == 'on_segment'][0].fn
+    good = fn(str(inputs['rgb']), None, 'tiny', 0.5, ui.MAP_DIFFER)
+    assert good[0] == '' and 'ssa-viewer' in good[1] and good[3] is not None
+    for name, words in (('not_image', 'not a readable image'), ('empty', 'empty'),
+                        ('bomb_limit', 'megapixels')):
+        out = fn(str(inputs[name]), None, 'tiny', 0.5, ui.MAP_DIFFER)
+        assert words in out[0] and 'role="alert"' in out[0]
+        assert out[1] == '' and out[2] == '' and out[3] is None      # stale results cleared
+
+
+def test_viewer_shows_ground_truth_error_map_and_filter(registry, inputs):
+    run = ui.ComparisonRun(registry, str(inputs['rgb']), str(inputs['label']))
+    state = run.view_state()
+    page = ui.render_view(state, 0.5, ui.MAP_ERRORS)
+    for elem_id in ('baseline-mask', 'ssa-mask', 'gt-mask', 'map-view'):
+        assert f'id="{elem_id}"' in page
+    assert 'only SSA-Seg right' in page and 'Which model is right' in page
+    assert page.count('class="ssa-index"') == 3           # hover data: both masks and GT
+    breakdown = state['breakdown']
+    assert breakdown == stats_module().error_breakdown(*state['masks'], state['label'])
+    share = f'{100 * breakdown["both_wrong"]:.1f}%'
+    assert share in page
+    differ = ui.render_view(state, 0.5, ui.MAP_DIFFER)
+    assert 'Where the models differ' in differ
+    filtered = ui.render_view(state, 0.5, ui.MAP_DIFFER, state['classes'][3])
+    assert filtered.count('ssa-legend-item') < differ.count('ssa-legend-item')
+    no_label = ui.ComparisonRun(registry, str(inputs['rgb'])).view_state()
+    page = ui.render_view(no_label, 0.5, ui.MAP_ERRORS)
+    assert 'gt-mask' not in page and 'needs a ground-truth label' in page
+
+
+def stats_module():
+    from analysis import stats
+    return stats
+
+
+def test_model_names_never_come_from_checkpoint_stems(pair_args, tmp_path):
+    import shutil
+    for role, index in (('baseline', 2), ('ssa', 5)):
+        (tmp_path / role).mkdir()
+        shutil.copy(pair_args[index], tmp_path / role / 'iter_160000.pth')
+    spec = pair_from_paths([pair_args[1], str(tmp_path / 'baseline' / 'iter_160000.pth')],
+                           [pair_args[4], str(tmp_path / 'ssa' / 'iter_160000.pth')])
+    assert (spec.baseline.name, spec.ssa.name) == ('baseline_synthscenes', 'ssa_synthscenes')
+    named = pair_from_paths(pair_args[1:3], pair_args[4:6], baseline_name='ocr',
+                            ssa_name='ocr_ssa')
+    assert (named.baseline.name, named.ssa.name, named.name) == ('ocr', 'ocr_ssa',
+                                                                'ocr vs ocr_ssa')
+    with pytest.raises(PairError, match='--baseline-name'):
+        pair_from_paths(pair_args[1:3], [pair_args[1], pair_args[5]])
+
+
+def test_models_page_states_training_and_mIoU():
+    from app import views
+    from ssa_seg.zoo import ZooModel, ZooPair
+
+    demo = ZooPair('demo', ZooModel('b', 'configs/demo/baseline_synthscenes.py', 'b.pth',
+                                    metrics={'val_mIoU': 68.03},
+                                    extra={'data': 'python -m ssa_seg.synthscenes ...'}),
+                   ZooModel('s', 'configs/demo/ssa_synthscenes.py', 's.pth',
+                            metrics={'val_mIoU': 75.24}))
+    text = views.models_markdown([demo], ['demo'])
+    assert '68.03' in text and '75.24' in text and '(loaded)' in text
+    assert 'synthetic scenes only' in text and '--baseline CONFIG CHECKPOINT' in text
+    real = ZooPair('real', ZooModel('ocr', 'ocrnet.py', 'a.pth'),
+                   ZooModel('ocr_ssa', 'ocrnet_ssa.py', 'b.pth'))
+    text = views.models_markdown([real])
+    assert 'synthetic' not in text and 'not recorded' in text
