@@ -17,9 +17,7 @@ randomness = dict(seed=0)
 
 model = dict(data_preprocessor={{_base_.data_preprocessor}})
 train_dataloader = dict(batch_size=2)
-# No weight decay on the position blocks and norms; the head learns 10x faster.
-optim_wrapper = dict(paramwise_cfg=dict(custom_keys=dict(pos_block=dict(decay_mult=0.0),
-                                                         norm=dict(decay_mult=0.0),
-                                                         head=dict(lr_mult=10.0))))
+# No weight decay on the position blocks either.
+optim_wrapper = dict(paramwise_cfg=dict(custom_keys=dict(pos_block=dict(decay_mult=0.0))))
 train_cfg = dict(val_interval=16000)
 default_hooks = dict(checkpoint=dict(interval=16000))

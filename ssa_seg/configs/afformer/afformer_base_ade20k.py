@@ -31,7 +31,10 @@ model = dict(
     train_cfg=dict(),
     test_cfg=dict(mode='whole'))
 
-optim_wrapper = dict(optimizer=dict(lr=0.0003))
+# Plain AdamW, no parameter-wise settings: _delete_ drops the schedule's paramwise_cfg.
+optim_wrapper = dict(
+    _delete_=True, type='OptimWrapper',
+    optimizer=dict(type='AdamW', lr=0.0003, betas=(0.9, 0.999), weight_decay=0.01))
 default_hooks = dict(checkpoint=dict(interval=8000))
 # The head's `align` block never runs: DDP must not wait for its gradients.
 find_unused_parameters = True

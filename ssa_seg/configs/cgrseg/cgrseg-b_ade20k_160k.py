@@ -33,11 +33,8 @@ model = dict(
     train_cfg=dict(),
     test_cfg=dict(mode='whole'))
 
-optim_wrapper = dict(
-    optimizer=dict(lr=0.00012),
-    paramwise_cfg=dict(custom_keys=dict(absolute_pos_embed=dict(decay_mult=0.0),
-                                        head=dict(lr_mult=10.0),
-                                        norm=dict(decay_mult=0.0))))
+optim_wrapper = dict(optimizer=dict(lr=0.00012),
+                     paramwise_cfg=dict(custom_keys=dict(absolute_pos_embed=dict(decay_mult=0.0))))
 train_cfg = dict(val_interval=4000)
 default_hooks = dict(checkpoint=dict(interval=16000))
 # The head builds modules that a given configuration does not use (as the reference does).

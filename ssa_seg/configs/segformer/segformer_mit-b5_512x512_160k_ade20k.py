@@ -16,7 +16,5 @@ model = dict(
     data_preprocessor={{_base_.data_preprocessor}},
     backbone=dict(embed_dims=64, num_layers=[3, 6, 40, 3]),
     decode_head=dict(in_channels=[64, 128, 320, 512]))
-optim_wrapper = dict(paramwise_cfg=dict(custom_keys=dict(pos_block=dict(decay_mult=0.0),
-                                                         norm=dict(decay_mult=0.0),
-                                                         head=dict(lr_mult=10.0))))
+optim_wrapper = dict(paramwise_cfg=dict(custom_keys=dict(pos_block=dict(decay_mult=0.0))))
 default_hooks = dict(checkpoint=dict(interval=8000))

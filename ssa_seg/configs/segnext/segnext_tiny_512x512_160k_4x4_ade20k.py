@@ -31,7 +31,5 @@ model = dict(
     train_cfg=dict(),
     test_cfg=dict(mode='whole'))
 
-optim_wrapper = dict(paramwise_cfg=dict(custom_keys=dict(pos_block=dict(decay_mult=0.0),
-                                                         norm=dict(decay_mult=0.0),
-                                                         head=dict(lr_mult=10.0))))
+optim_wrapper = dict(paramwise_cfg=dict(custom_keys=dict(pos_block=dict(decay_mult=0.0))))
 default_hooks = dict(checkpoint=dict(interval=8000))

@@ -36,7 +36,8 @@ model = dict(
     train_cfg=dict(),
     test_cfg=dict(mode='whole'))
 
+# Swin's own keys, without the schedule's 10x head learning rate (_delete_ replaces them).
 optim_wrapper = dict(paramwise_cfg=dict(custom_keys=dict(
-    absolute_pos_embed=dict(decay_mult=0.0), relative_position_bias_table=dict(decay_mult=0.0),
-    norm=dict(decay_mult=0.0))))
+    _delete_=True, absolute_pos_embed=dict(decay_mult=0.0),
+    relative_position_bias_table=dict(decay_mult=0.0), norm=dict(decay_mult=0.0))))
 default_hooks = dict(checkpoint=dict(interval=16000))
