@@ -32,6 +32,15 @@ from .palette import default_palette
 ImageLike = Union[str, os.PathLike, np.ndarray]
 
 
+def read_config(path: Union[str, os.PathLike]) -> Config:
+    """The config file at ``path`` as written (``_base_`` files merged, 0.x not translated);
+    ``FileNotFoundError`` naming the path when there is no such file."""
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f'config file not found: {path}')
+    return Config.fromfile(path)
+
+
 def load_config(config: Union[str, os.PathLike, Config, dict],
                 cfg_options: Optional[dict] = None) -> Config:
     """A config (a copy) from a path, an mmengine ``Config`` or a plain dict, with overrides.
@@ -47,10 +56,7 @@ def load_config(config: Union[str, os.PathLike, Config, dict],
     elif isinstance(config, dict):
         cfg = Config(config)
     else:
-        path = os.fspath(config)
-        if not os.path.isfile(path):
-            raise FileNotFoundError(f'config file not found: {path}')
-        cfg = Config.fromfile(path)
+        cfg = read_config(config)
     if is_v0_config(cfg):
         before, cfg_options = split_options(cfg_options)   # 0.x keys, e.g. data.*, go first
         if before:

@@ -15,29 +15,26 @@ import os
 import sys
 from typing import Optional, Sequence
 
+from .runner_cli import add_cfg_options, config_errors_exit
+
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
-    from mmengine.config import DictAction
-
     parser = argparse.ArgumentParser(
         prog='python -m ssa_seg.convert_config',
         description='Translate an mmsegmentation 0.x config (e.g. the reference SSA-Seg '
                     'configs) to a self-contained mmsegmentation 1.x config file.')
     parser.add_argument('config', help='0.x config file (its _base_ files are read too)')
     parser.add_argument('out', help='1.x config file to write (.py)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, metavar='KEY=VALUE',
-                        help='override entries of the translated (1.x) config')
+    add_cfg_options(parser, help='override entries of the translated (1.x) config')
     return parser.parse_args(argv)
 
 
 def convert(config: str, out: str, cfg_options: Optional[dict] = None) -> bool:
     """Write the 1.x form of ``config`` to ``out``; returns whether it was 0.x."""
-    from mmengine.config import Config
-
-    from ssa_seg.apis import load_config
+    from ssa_seg.apis import load_config, read_config
     from ssa_seg.config_v0 import is_v0_config
 
-    raw = Config.fromfile(config)
+    raw = read_config(config)
     was_v0 = is_v0_config(raw)
     cfg = load_config(raw, cfg_options)
     if os.path.dirname(out):
@@ -48,16 +45,10 @@ def convert(config: str, out: str, cfg_options: Optional[dict] = None) -> bool:
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parse_args(argv)
-    from ssa_seg.config_v0 import ConfigTranslationError
-
-    if not os.path.isfile(args.config):
-        raise SystemExit(f'error: config file not found: {args.config}')
     if not args.out.endswith('.py'):
         raise SystemExit(f'error: the output must be a .py file, got {args.out}')
-    try:
+    with config_errors_exit(args.config):
         was_v0 = convert(args.config, args.out, args.cfg_options)
-    except ConfigTranslationError as err:
-        raise SystemExit(f'error: {args.config}: {err}') from None
     what = 'translated 0.x -> 1.x' if was_v0 else 'already 1.x, merged'
     print(f'{args.out}: {what}')
 

@@ -93,6 +93,19 @@ def make_checkpoint(name: str, seed: Optional[int] = None) -> dict:
                      'PALETTE': [list(p) for p in meta['PALETTE']]}}
 
 
+def load_fixture_checkpoint(model, name: str, tmp_path: Path, seed: Optional[int] = None) -> dict:
+    """Load fixture ``name``'s checkpoint (at ``seed``) into ``model`` the way users load one:
+    written with ``torch.save`` to ``tmp_path``, read by ``ssa_seg.checkpoint.load_weights``
+    (strict; training-only keys named, not loaded); then ``model.eval()``. Returns the meta."""
+    from ssa_seg.checkpoint import load_weights
+
+    path = Path(tmp_path) / f'{name}.pth'
+    torch.save(make_checkpoint(name, seed), path)
+    meta = load_weights(model, path)
+    model.eval()
+    return meta
+
+
 def reference_input(seed: int, size: Tuple[int, int]) -> torch.Tensor:
     return torch.randn(1, 3, *size, generator=torch.Generator().manual_seed(seed))
 

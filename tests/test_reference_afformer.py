@@ -17,12 +17,12 @@ from reference_fixtures import (
     assert_matches_fixture,
     fixture_keys,
     fixture_meta,
-    make_checkpoint,
+    load_fixture_checkpoint,
     reference_logits,
 )
 
 from ssa_seg.apis import init_model
-from ssa_seg.checkpoint import TRAINING_ONLY_KEYS, load_weights
+from ssa_seg.checkpoint import TRAINING_ONLY_KEYS
 from ssa_seg.classifier import LOSS_WEIGHTS
 from ssa_seg.zoo import REPO_ROOT
 
@@ -40,13 +40,11 @@ def build(name):
 
 def loaded(name, tmp_path, seed=None):
     model = build(name)
-    path = tmp_path / f'{name}.pth'
-    torch.save(make_checkpoint(name, seed), path)
-    meta = load_weights(model, path)
+    meta = load_fixture_checkpoint(model, name, tmp_path, seed)
     # Only the SSA checkpoint's loss buffer is left out (the model has the teacher modules).
     assert meta.get('ignored_keys', []) == (
         ['decode_head.ssa_loss.criterion.empty_weight'] if name.endswith('_ssa') else [])
-    return model.eval()
+    return model
 
 
 def shared_groups(name):

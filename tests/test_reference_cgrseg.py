@@ -17,7 +17,7 @@ from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
 from ssa_seg.apis import init_model
-from ssa_seg.checkpoint import load_weights, training_only_keys
+from ssa_seg.checkpoint import training_only_keys
 from ssa_seg.classifier import LOSS_WEIGHTS
 from ssa_seg.zoo import REPO_ROOT
 
@@ -31,10 +31,8 @@ FIXTURES = ['cgrseg-b_ade20k_160k', 'cgrseg-b_ade20k_160k_ssa']
 def _loaded_model(name, tmp_path, seed=None):
     """Build from the project config, load the fixture checkpoint strictly, then eval()."""
     model = init_model(CONFIGS / f'{name}.py')
-    path = tmp_path / f'{name}.pth'
-    torch.save(ref.make_checkpoint(name, seed), path)
-    load_weights(model, path)
-    return model.eval()
+    ref.load_fixture_checkpoint(model, name, tmp_path, seed)
+    return model
 
 
 def _int_buffers(name):

@@ -18,13 +18,12 @@ from reference_fixtures import (
     assert_matches_fixture,
     fixture_keys,
     fixture_meta,
-    make_checkpoint,
+    load_fixture_checkpoint,
     reference_input,
     reference_logits,
 )
 
 import ssa_seg  # noqa: F401  (registers MSCANRef and the *_ssa heads)
-from ssa_seg.checkpoint import load_weights
 from ssa_seg.classifier import LOSS_WEIGHTS
 from ssa_seg.models.backbones import MSCANRef
 from ssa_seg.zoo import REPO_ROOT
@@ -58,14 +57,6 @@ def build_from_config(relative, cfg_options=None):
         cfg.merge_from_dict(cfg_options)
     torch.manual_seed(0)
     return cfg, revert_sync_batchnorm(MODELS.build(cfg.model))
-
-
-def load_fixture(model, name, tmp_path):
-    path = tmp_path / f'{name}.pth'
-    torch.save(make_checkpoint(name), path)
-    meta = load_weights(model, path)                      # strict; training-only keys named
-    model.eval()
-    return meta
 
 
 def fixture_logits(model, name):
@@ -121,7 +112,7 @@ def test_ham_head_draws_exactly_one_uniform_basis_tensor_from_the_global_rng(tmp
     """mmseg 1.x's NMF2D draws as the reference does: one torch.rand((B*S, D, R)) per forward
     from the global CPU generator, nothing else in the model touches it."""
     _, model = build_from_config(FIXTURE_CONFIGS[SEGNEXT])
-    load_fixture(model, SEGNEXT, tmp_path)
+    load_fixture_checkpoint(model, SEGNEXT, tmp_path)
     x = reference_input(0, (64, 96))
     meta = [dict(img_shape=(64, 96), ori_shape=(64, 96), pad_shape=(64, 96))]
     with torch.no_grad():
@@ -142,7 +133,7 @@ def test_ham_head_draws_exactly_one_uniform_basis_tensor_from_the_global_rng(tmp
 @pytest.mark.slow
 def test_segnext_baseline_matches_reference(tmp_path):
     _, model = build_from_config(FIXTURE_CONFIGS[SEGNEXT])
-    load_fixture(model, SEGNEXT, tmp_path)
+    load_fixture_checkpoint(model, SEGNEXT, tmp_path)
     assert_matches_fixture(fixture_logits(model, SEGNEXT), SEGNEXT)
 
 
@@ -151,7 +142,7 @@ def test_segnext_baseline_matches_reference(tmp_path):
     for n in FIXTURE_CONFIGS if n != SEGNEXT])
 def test_ssa_config_loads_reference_checkpoint_and_matches(name, tmp_path):
     _, model = build_from_config(FIXTURE_CONFIGS[name])
-    meta = load_fixture(model, name, tmp_path)
+    meta = load_fixture_checkpoint(model, name, tmp_path)
     prefix = 'decode_head.1.' if name.startswith('ocrnet') else 'decode_head.'
     # The project's heads keep the teacher (gt_center_*) modules; only the loss buffer is extra.
     assert meta['ignored_keys'] == [prefix + 'ssa_loss.criterion.empty_weight']

@@ -14,12 +14,11 @@ from mmseg.structures import SegDataSample
 from reference_fixtures import (
     assert_matches_fixture,
     fixture_keys,
-    make_checkpoint,
+    load_fixture_checkpoint,
     reference_logits,
 )
 
 from ssa_seg.apis import init_model, load_config
-from ssa_seg.checkpoint import load_weights
 from ssa_seg.classifier import LOSS_WEIGHTS
 from ssa_seg.zoo import REPO_ROOT
 
@@ -36,10 +35,8 @@ BN = {'model.backbone.norm_cfg.type': 'BN', 'model.decode_head.norm_cfg.type': '
 def build_loaded(name, tmp_path, seed=None):
     """The model of config ``name`` with fixture ``name``'s checkpoint (at ``seed``), in eval."""
     model = init_model(CONFIGS / f'{name}.py', cfg_options=BN)
-    path = tmp_path / f'{name}.pth'
-    torch.save(make_checkpoint(name, seed), path)
-    load_weights(model, path)
-    return model.eval()
+    load_fixture_checkpoint(model, name, tmp_path, seed)
+    return model
 
 
 @pytest.mark.parametrize('name', [LARGE, LARGE + '_ssa'])

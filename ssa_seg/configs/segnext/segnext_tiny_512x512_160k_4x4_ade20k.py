@@ -7,7 +7,10 @@
 #   --cfg-options model.backbone.init_cfg.type=Pretrained \
 #                 model.backbone.init_cfg.checkpoint=/path/mscan_t.pth
 # (The reference trains on RepeatDataset(times=50); with an InfiniteSampler that changes nothing.)
-_base_ = ['../_base_/default_runtime.py', '../_base_/datasets/ade20k.py']
+_base_ = [
+    '../_base_/datasets/ade20k.py', '../_base_/default_runtime.py',
+    '../_base_/schedules/schedule_160k_adamw.py'
+]
 env_cfg = dict(cudnn_benchmark=True)
 randomness = dict(seed=0)
 
@@ -28,15 +31,5 @@ model = dict(
     train_cfg=dict(),
     test_cfg=dict(mode='whole'))
 
-optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(type='AdamW', lr=6e-5, betas=(0.9, 0.999), weight_decay=0.01),
-    paramwise_cfg=dict(custom_keys=dict(pos_block=dict(decay_mult=0.0),
-                                        norm=dict(decay_mult=0.0),
-                                        head=dict(lr_mult=10.0))))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-6, by_epoch=False, begin=0, end=1500),
-    dict(type='PolyLR', eta_min=0.0, power=1.0, begin=1500, end=160000, by_epoch=False),
-]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=160000, val_interval=8000)
+optim_wrapper = dict(paramwise_cfg=dict(custom_keys=dict(pos_block=dict(decay_mult=0.0))))
 default_hooks = dict(checkpoint=dict(interval=8000))

@@ -5,7 +5,10 @@
 # ImageNet-pretrained Swin-T weights are a local file you provide:
 #   --cfg-options model.backbone.init_cfg.type=Pretrained \
 #                 model.backbone.init_cfg.checkpoint=/path/swin_tiny_patch4_window7_224.pth
-_base_ = ['../_base_/default_runtime.py', '../_base_/datasets/ade20k.py']
+_base_ = [
+    '../_base_/datasets/ade20k.py', '../_base_/default_runtime.py',
+    '../_base_/schedules/schedule_160k_adamw.py'
+]
 env_cfg = dict(cudnn_benchmark=True)
 randomness = dict(seed=0)
 
@@ -33,15 +36,8 @@ model = dict(
     train_cfg=dict(),
     test_cfg=dict(mode='whole'))
 
-optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(type='AdamW', lr=6e-5, betas=(0.9, 0.999), weight_decay=0.01),
-    paramwise_cfg=dict(custom_keys=dict(absolute_pos_embed=dict(decay_mult=0.0),
-                                        relative_position_bias_table=dict(decay_mult=0.0),
-                                        norm=dict(decay_mult=0.0))))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-6, by_epoch=False, begin=0, end=1500),
-    dict(type='PolyLR', eta_min=0.0, power=1.0, begin=1500, end=160000, by_epoch=False),
-]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=160000, val_interval=8000)
+# Swin's own keys, without the schedule's 10x head learning rate (_delete_ replaces them).
+optim_wrapper = dict(paramwise_cfg=dict(custom_keys=dict(
+    _delete_=True, absolute_pos_embed=dict(decay_mult=0.0),
+    relative_position_bias_table=dict(decay_mult=0.0), norm=dict(decay_mult=0.0))))
 default_hooks = dict(checkpoint=dict(interval=16000))

@@ -1,7 +1,7 @@
 # CGRSeg-B: EfficientFormerV2-S2 features (stages 2-4) and the CGRSeg head.
 _base_ = [
     '../_base_/datasets/ade20k.py', '../_base_/default_runtime.py',
-    '../_base_/schedules/schedule_160k.py'
+    '../_base_/schedules/schedule_160k_adamw.py'
 ]
 norm_cfg = dict(type='SyncBN', requires_grad=True)
 # Widths and depths of the EfficientFormerV2 variants (S2 is used here).
@@ -21,12 +21,8 @@ model = dict(
         loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0)),
     train_cfg=dict(),
     test_cfg=dict(mode='whole'))
-optimizer = dict(_delete_=True, type='AdamW', lr=0.00012, betas=(0.9, 0.999), weight_decay=0.01,
-                 paramwise_cfg=dict(custom_keys={'absolute_pos_embed': dict(decay_mult=0.),
-                                                 'head': dict(lr_mult=10.),
-                                                 'norm': dict(decay_mult=0.)}))
-lr_config = dict(_delete_=True, policy='poly', warmup='linear', warmup_iters=1500,
-                 warmup_ratio=1e-6, power=1.0, min_lr=0.0, by_epoch=False)
+optimizer = dict(lr=0.00012,
+                 paramwise_cfg=dict(custom_keys={'absolute_pos_embed': dict(decay_mult=0.)}))
 data = dict(samples_per_gpu=4, workers_per_gpu=8)
 evaluation = dict(interval=4000)
 find_unused_parameters = True

@@ -1,7 +1,7 @@
 # UPerNet Swin-T on ADE20K; the backbone starts from ImageNet weights (init_cfg).
 _base_ = [
     '../_base_/models/upernet_swin.py', '../_base_/datasets/ade20k.py',
-    '../_base_/default_runtime.py', '../_base_/schedules/schedule_160k.py'
+    '../_base_/default_runtime.py', '../_base_/schedules/schedule_160k_adamw.py'
 ]
 checkpoint_file = 'ckpts/swin_tiny_patch4_window7_224_20220317-1cdeb081.pth'  # noqa
 model = dict(
@@ -10,13 +10,9 @@ model = dict(
                   use_abs_pos_embed=False, drop_path_rate=0.3, patch_norm=True),
     decode_head=dict(in_channels=[96, 192, 384, 768], num_classes=150),
     auxiliary_head=dict(in_channels=384, num_classes=150))
-# No weight decay on position tables and norms.
-optimizer = dict(
-    _delete_=True, type='AdamW', lr=0.00006, betas=(0.9, 0.999), weight_decay=0.01,
-    paramwise_cfg=dict(custom_keys={'absolute_pos_embed': dict(decay_mult=0.),
-                                    'relative_position_bias_table': dict(decay_mult=0.),
-                                    'norm': dict(decay_mult=0.)}))
-lr_config = dict(_delete_=True, policy='poly', warmup='linear', warmup_iters=1500,
-                 warmup_ratio=1e-6, power=1.0, min_lr=0.0, by_epoch=False)
+# No weight decay on position tables and norms, and no 10x head learning rate.
+optimizer = dict(paramwise_cfg=dict(custom_keys={
+    '_delete_': True, 'absolute_pos_embed': dict(decay_mult=0.),
+    'relative_position_bias_table': dict(decay_mult=0.), 'norm': dict(decay_mult=0.)}))
 data = dict(samples_per_gpu=4)
 evaluation = dict(interval=8000, metric='mIoU', pre_eval=True)

@@ -1,20 +1,9 @@
 # COCO-Stuff 10k (171 classes); labels start at 1, hence reduce_zero_label on every split.
+# The ADE20K training pipeline (./ade20k.py); the test images are not rounded to multiples of 32.
+_base_ = ['./ade20k.py']
 dataset_type = 'COCOStuffDataset'
 data_root = 'data/coco_stuff10k'
 img_norm_cfg = dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], to_rgb=True)
-crop_size = (512, 512)
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations', reduce_zero_label=True),
-    dict(type='Resize', img_scale=(2048, 512), ratio_range=(0.5, 2.0)),
-    dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PhotoMetricDistortion'),
-    dict(type='Normalize', **img_norm_cfg),
-    dict(type='Pad', size=crop_size, pad_val=0, seg_pad_val=255),
-    dict(type='DefaultFormatBundle'),
-    dict(type='Collect', keys=['img', 'gt_semantic_seg']),
-]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='MultiScaleFlipAug', img_scale=(2048, 512), flip=False,
@@ -26,12 +15,10 @@ test_pipeline = [
              dict(type='Collect', keys=['img']),
          ]),
 ]
+# The training split keeps ./ade20k.py's pipeline.
 data = dict(
-    samples_per_gpu=4,
-    workers_per_gpu=4,
     train=dict(type=dataset_type, data_root=data_root, reduce_zero_label=True,
-               img_dir='images/train2014', ann_dir='annotations/train2014',
-               pipeline=train_pipeline),
+               img_dir='images/train2014', ann_dir='annotations/train2014'),
     val=dict(type=dataset_type, data_root=data_root, reduce_zero_label=True,
              img_dir='images/test2014', ann_dir='annotations/test2014', pipeline=test_pipeline),
     test=dict(type=dataset_type, data_root=data_root, reduce_zero_label=True,
