@@ -45,6 +45,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument('--max-images', type=int, help='only the first N images')
     run.add_argument('--gallery', type=int, default=4, metavar='K',
                      help='K best-gain and K worst images in the gallery (default %(default)s)')
+    run.add_argument('--panel-size', type=int, default=256,
+                     help='longest side of a gallery panel in pixels (default %(default)s)')
     run.add_argument('--top-confusions', type=int, default=10,
                      help='pairs in the confusion difference (default %(default)s)')
     run.add_argument('--no-pdf', action='store_true', help='PNG charts and gallery only')
@@ -104,7 +106,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     if not Path(args.data_root).is_dir():
         fail(f'data root not found: {args.data_root}')
-    for flag in ('batch_size', 'gallery', 'top_confusions', 'max_images'):
+    for flag in ('batch_size', 'gallery', 'panel_size', 'top_confusions', 'max_images'):
         value = getattr(args, flag)
         if value is not None and value < (0 if flag == 'gallery' else 1):
             fail(f'--{flag.replace("_", "-")} must be positive')
@@ -139,7 +141,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                    dataset_type=type(dataset).__name__,
                    **ds.summarize(totals, classes, args.top_confusions))
     rows, inputs = ds.gallery_rows(baseline, ssa, dataset, totals, args.gallery,
-                                   batch_size=args.batch_size, palette=palette)
+                                   batch_size=args.batch_size, palette=palette,
+                                   max_side=args.panel_size)
     summary['seconds'] = round(time.perf_counter() - start, 2)
     written = write_report(summary, totals.confusion, args.out, rows, inputs, palette,
                            pdf=not args.no_pdf)
