@@ -24,6 +24,7 @@ from analysis.figures import FIGURES, export_matplotlib, figure
 
 from . import views
 from .components import uploaded_file, uploaded_image
+from .dataset_tab import build_dataset_tab
 from .pairs import PairError, PairRegistry
 
 log = logging.getLogger('app')
@@ -189,9 +190,11 @@ def _done_with(run: ComparisonRun) -> None:
 # --------------------------------------------------------------------------- the page
 
 def build_demo(registry: PairRegistry, *, examples_dir: Path = EXAMPLES_DIR,
-               model_concurrency: int = 1, upload_limit: str = '20mb') -> gr.Blocks:
+               model_concurrency: int = 1, upload_limit: str = '20mb',
+               dataset_report: Optional[dict] = None) -> gr.Blocks:
     """The Blocks app. ``model_concurrency``: model calls running at once (CPU-bound);
-    ``upload_limit``: stated in the page (enforced by ``launch(max_file_size=...)``)."""
+    ``upload_limit``: stated in the page (enforced by ``launch(max_file_size=...)``);
+    ``dataset_report``: the Dataset tab's report (``app.dataset_tab.find_report``)."""
     pair_names = registry.names
     examples = list_examples(examples_dir)
     default_classes = _class_choices(registry, registry.default)
@@ -267,6 +270,8 @@ def build_demo(registry: PairRegistry, *, examples_dir: Path = EXAMPLES_DIR,
             figure_files = gr.File(label='Figures for papers', file_count='multiple',
                                    interactive=False, elem_id='figure-files')
 
+        dataset_tab = build_dataset_tab(dataset_report)
+
         # /compare: the documented API endpoint (its widgets are not shown in the page)
         with gr.Group(visible=False):
             api_image = uploaded_image(label='image')
@@ -335,6 +340,7 @@ def build_demo(registry: PairRegistry, *, examples_dir: Path = EXAMPLES_DIR,
                        ).then(**details_event)
         if example_table is not None:
             example_table.load_input_event.success(**segment_event).then(**details_event)
+        dataset_tab.connect(image_in, label_in, segment_event, details_event)
 
         def on_opacity(state, alpha):
             if not state:
