@@ -2,7 +2,7 @@
 
 The report is chosen when the app starts (``--dataset-report DIR``, else the shipped report
 of the default pair, ``checkpoints/reports/<pair name>/``); the page never reads a path a
-browser user typed. Choosing a gallery image copies that image and its label into Gradio's
+browser user typed. Opening a gallery image copies that image and its label into Gradio's
 temporary folder and opens them in the Segment tab, where both models run on it.
 
 Every number comes from the report's ``summary.json`` (read by
@@ -124,23 +124,18 @@ def open_gallery_image(report: Optional[dict], index: Optional[int]):
 @dataclass
 class DatasetTab:
     report: Optional[dict]
-    gallery: Optional[gr.Gallery]
+    buttons: List[gr.Button]        # one per gallery row: open that image in the Segment tab
 
     def connect(self, image_in, label_in, *then: dict) -> None:
-        """Choosing a gallery image fills the Segment tab's inputs, shows that tab, then runs
-        the events ``then`` (the Segment tab's own, as keyword dicts of ``.then``)."""
-        if self.gallery is None:
-            return
+        """A gallery row's button fills the Segment tab's inputs, shows that tab, then runs
+        the events ``then`` (the Segment tab's own, as keyword dicts of ``.success``)."""
         report = self.report
-
-        def on_select(evt: gr.SelectData):
-            return open_gallery_image(report, evt.index)
-
-        event = self.gallery.select(on_select, None, [image_in, label_in],
-                                    api_visibility='private', queue=False)
-        event = event.success(None, None, None, js=SHOW_SEGMENT_TAB)
-        for step in then:
-            event = event.success(**step)
+        for index, button in enumerate(self.buttons):
+            event = button.click(lambda i=index: open_gallery_image(report, i), None,
+                                 [image_in, label_in], api_visibility='private', queue=False)
+            event = event.success(None, None, None, js=SHOW_SEGMENT_TAB)
+            for step in then:
+                event = event.success(**step)
 
 
 def build_dataset_tab(report: Optional[dict]) -> DatasetTab:
@@ -148,7 +143,7 @@ def build_dataset_tab(report: Optional[dict]) -> DatasetTab:
     with gr.Tab('Dataset', elem_id='dataset-tab'):
         gr.Markdown(summary_markdown(report), elem_id='dataset-summary')
         if not report:
-            return DatasetTab(None, None)
+            return DatasetTab(None, [])
         charts = report.get('charts') or {}
         with gr.Row():
             gr.Image(_picture(charts.get('per_class_delta')), format='png', interactive=False,
@@ -164,8 +159,13 @@ def build_dataset_tab(report: Optional[dict]) -> DatasetTab:
                      elem_id='dataset-confusions')
         gr.Markdown('**Gallery**: largest gains and losses of SSA-Seg (image | ground truth | '
                     'baseline | SSA-Seg | error map: green only SSA-Seg right, orange only the '
-                    'baseline right, yellow both wrong). Choose one to open it in the Segment '
-                    'tab.')
-        gallery = gr.Gallery(gallery_items(report), format='png', columns=1, height='auto',
-                             allow_preview=False, label='Gallery', elem_id='dataset-gallery')
-    return DatasetTab(report, gallery)
+                    'baseline right, yellow both wrong).')
+        buttons = []
+        with gr.Column(elem_id='dataset-gallery'):
+            for index, (picture, caption) in enumerate(gallery_items(report)):
+                gr.Image(picture, format='png', interactive=False, label=caption,
+                         show_label=True, elem_id=f'dataset-row-{index}')
+                buttons.append(gr.Button(f'Open {report["gallery"][index]["name"]} in the '
+                                         'Segment tab', size='sm',
+                                         elem_id=f'dataset-open-{index}'))
+    return DatasetTab(report, buttons)

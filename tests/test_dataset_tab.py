@@ -83,7 +83,7 @@ def test_without_a_report_the_tab_says_how_to_make_one():
     assert '--dataset-report' in dataset_tab.summary_markdown(None)
     with gr.Blocks():
         tab = dataset_tab.build_dataset_tab(None)
-    assert tab.gallery is None
+    assert tab.buttons == []
     tab.connect(None, None)                               # nothing to wire
 
 
@@ -104,10 +104,12 @@ def test_tab_in_a_page_wired_to_the_segment_inputs(report, tmp_path):
     ids = {c.get('props', {}).get('elem_id') for c in config['components']}
     assert {'dataset-gallery', 'dataset-classes', 'dataset-delta-chart',
             'dataset-confusion-chart', 'dataset-summary'} <= ids
+    assert {f'dataset-open-{i}' for i in range(6)} <= ids
     deps = config['dependencies']
-    select = [d for d in deps if any(t[1] == 'select' for t in d['targets'])]
-    assert len(select) == 1 and len(select[0]['outputs']) == 2
-    assert any(d.get('js') and 'Segment' in d['js'] for d in deps)
+    opens = [d for d in deps if any(t[1] == 'click' for t in d['targets'])]
+    assert len(opens) == 6 and all(len(d['outputs']) == 2 for d in opens)
+    assert sum(bool(d.get('js')) and 'Segment' in d['js'] for d in deps) == 6
+    assert sum(d['outputs'] == [done._id] for d in deps) == 6
 
 
 @pytest.mark.slow
@@ -125,9 +127,41 @@ def test_app_page_has_the_dataset_tab(report, tmp_path):
     page = build_demo(registry, dataset_report=report)
     config = page.get_config_file()
     by_id = {c['id']: c.get('props', {}).get('elem_id') for c in config['components']}
-    select = [d for d in config['dependencies'] if any(t[1] == 'select' for t in d['targets'])]
-    assert len(select) == 1
-    assert [by_id[o] for o in select[0]['outputs']] == ['image-input', 'label-input']
+    opens = {by_id[t[0]]: d for d in config['dependencies'] for t in d['targets']
+             if (by_id.get(t[0]) or '').startswith('dataset-open-')}
+    assert len(opens) == 6
+    assert [by_id[o] for o in opens['dataset-open-0']['outputs']] == ['image-input',
+                                                                       'label-input']
     # the chain: select -> show the Segment tab -> segment -> details
     chain = [d for d in config['dependencies'] if d.get('trigger_after') is not None]
     assert any(d.get('js') and 'Segment' in d['js'] for d in chain)
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+@needs_report
+def test_gallery_click_in_the_browser_segments_that_image(tmp_path):
+    """The app with the demo pair finds the shipped report; opening a gallery image shows
+    the Segment tab with both masks of that image and its IoU table (the label came too)."""
+    from pathlib import Path
+
+    from app_inputs import AppServer
+    CHROMIUM = Path('/usr/bin/chromium')
+    if not CHROMIUM.exists():
+        pytest.skip('Debian chromium is not installed at /usr/bin/chromium')
+    sync_api = pytest.importorskip('playwright.sync_api')
+    shown = """(id) => { const img = document.querySelector('#' + id + ' img');
+                         return !!img && img.complete && img.naturalWidth > 0; }"""
+    with AppServer(['--pair', 'synthscenes-demo'], tmp_path / 'server.log') as server, \
+            sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                             args=['--no-sandbox', '--disable-gpu'])
+        page = browser.new_page(viewport={'width': 1400, 'height': 1900})
+        page.goto(server.url, wait_until='load')
+        page.get_by_role('tab', name='Dataset').click()
+        page.locator('#dataset-summary').get_by_text('boundary mIoU').wait_for(timeout=60_000)
+        page.locator('#dataset-open-3').click()
+        page.wait_for_function(shown, arg='ssa-mask', timeout=120_000)
+        assert page.locator('#image-input').is_visible()          # the Segment tab is shown
+        assert page.locator('#iou-table').get_by_text('mIoU').count() >= 1   # label came too
+        browser.close()
