@@ -148,9 +148,9 @@ def build_dataset_tab(report: Optional[dict]) -> DatasetTab:
         with gr.Row():
             gr.Image(_picture(charts.get('per_class_delta')), format='png', interactive=False,
                      label='Per-class IoU and boundary-IoU deltas (SSA-Seg - baseline)',
-                     elem_id='dataset-delta-chart')
+                     show_label=False, elem_id='dataset-delta-chart')
             gr.Image(_picture(charts.get('confusion_difference')), format='png',
-                     interactive=False, label='Confusion difference',
+                     interactive=False, label='Confusion difference', show_label=False,
                      elem_id='dataset-confusion-chart')
         gr.Dataframe(class_rows(report), headers=CLASS_HEADERS, interactive=False,
                      label='Per class (percent; boundary IoU = BIoU)', elem_id='dataset-classes')
