@@ -133,7 +133,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     palette = ssa.dataset_meta.get('palette')
     totals = ds.compare_dataset(baseline, ssa, dataset, len(classes),
                                 batch_size=args.batch_size, progress=not args.no_progress)
-    rank, _ = ds.dist_info()
+    rank, world = ds.dist_info()
+    if world > 1:          # the counts are merged on rank 0: the process group is done
+        torch.distributed.destroy_process_group()
     if rank != 0:
         return 0
     summary = dict(pair=pair_name, models=dict(baseline=base_spec.name, ssa=ssa_spec.name),
