@@ -4,6 +4,7 @@
     python -m analysis relations --image I [--label L] [--classes present|all|K|a,b] --out r.svg
     python -m analysis shift     --image I [--label L] --out s.png --json shift.json
     python -m analysis all       --image-dir DIR [--label-dir DIR] --out-dir OUT --format pdf,png
+    python -m analysis dataset   --data-root DIR [--split val] --out DIR   (analysis.dataset_cli)
 
 One command per registered figure kind (``analysis.figures.FIGURES``), plus ``all``.
 Models: ``--config C --checkpoint K`` (the SSA-Seg model; ``--baseline-config`` /
@@ -262,6 +263,10 @@ def figure_options(args, class_names: List[str]) -> Dict[str, dict]:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] == 'dataset':      # a whole data set: its own parser
+        from .dataset_cli import main as dataset_main
+        return dataset_main(argv[1:])
     args = build_parser().parse_args(argv)
     figure_options(args, [])            # flag errors before any model is loaded
     jobs = plan_jobs(args)

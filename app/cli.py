@@ -48,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help='largest upload accepted (default %(default)s)')
     parser.add_argument('--examples', default=None,
                         help='examples folder (default app/examples)')
+    parser.add_argument('--dataset-report', default=None, metavar='DIR',
+                        help='report of `python -m analysis dataset` for the Dataset tab '
+                             '(default: the shipped one of the default pair, if any)')
     return parser
 
 
@@ -113,6 +116,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         print('error: --concurrency must be at least 1', file=sys.stderr)
         return 2
     examples_dir = Path(args.examples).resolve() if args.examples else EXAMPLES_DIR
+    from .dataset_tab import ReportError, find_report
+    try:
+        report = find_report(args.dataset_report, registry.default)
+    except ReportError as err:
+        print(f'error: --dataset-report: {err}', file=sys.stderr)
+        return 2
     print(f'[app] serving pair {pair.name!r} ({pair.spec.baseline.name} vs '
           f'{pair.spec.ssa.name}, {pair.num_classes} classes); pairs: {registry.names}',
           flush=True)
@@ -121,7 +130,7 @@ def main(argv: Optional[List[str]] = None) -> int:
               f'there is no authentication', flush=True)
 
     demo = build_demo(registry, examples_dir=examples_dir, model_concurrency=args.concurrency,
-                      upload_limit=args.max_file_size)
+                      upload_limit=args.max_file_size, dataset_report=report)
     demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=args.concurrency)
     demo.launch(
         server_name=args.host, server_port=args.port, share=False, inbrowser=False,

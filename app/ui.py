@@ -29,6 +29,7 @@ from analysis.figures import FIGURES, export_figure, figure
 
 from . import views
 from .components import uploaded_file, uploaded_image
+from .dataset_tab import build_dataset_tab
 from .pairs import PairError, PairRegistry
 
 log = logging.getLogger('app')
@@ -374,9 +375,11 @@ def options_by_kind(options: Sequence[FigureOption], values: Sequence) -> Dict[s
 # --------------------------------------------------------------------------- the page
 
 def build_demo(registry: PairRegistry, *, examples_dir: Path = EXAMPLES_DIR,
-               model_concurrency: int = 1, upload_limit: str = '20mb') -> gr.Blocks:
+               model_concurrency: int = 1, upload_limit: str = '20mb',
+               dataset_report: Optional[dict] = None) -> gr.Blocks:
     """The Blocks app. ``model_concurrency``: model calls running at once (CPU-bound);
-    ``upload_limit``: stated in the page (enforced by ``launch(max_file_size=...)``)."""
+    ``upload_limit``: stated in the page (enforced by ``launch(max_file_size=...)``);
+    ``dataset_report``: the Dataset tab's report (``app.dataset_tab.find_report``)."""
     pair_names = registry.names
     examples = list_examples(examples_dir)
     default_classes = _class_choices(registry, registry.default)
@@ -466,6 +469,8 @@ def build_demo(registry: PairRegistry, *, examples_dir: Path = EXAMPLES_DIR,
                 export_button = gr.Button('Download all (zip)', elem_id='export-button')
             figure_files = gr.File(label='Figures for papers', file_count='multiple',
                                    interactive=False, elem_id='figure-files')
+
+        dataset_tab = build_dataset_tab(dataset_report)
 
         with gr.Tab('Models'):
             models_info = gr.Markdown(
@@ -558,6 +563,7 @@ def build_demo(registry: PairRegistry, *, examples_dir: Path = EXAMPLES_DIR,
             example_run.then(**details_event)
             example_run.then(None, js="() => document.querySelector('#viewer')?.scrollIntoView("
                                       "{block: 'start', behavior: 'instant'})")
+        dataset_tab.connect(image_in, label_in, segment_event, details_event)
 
         # redraws without the models: opacity (mouse, keyboard and the number box all
         # change the value), the map kind and the class filter; zoom and pan are kept

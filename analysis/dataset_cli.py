@@ -1,0 +1,156 @@
+"""``python -m analysis dataset``: baseline against SSA-Seg over a whole data set.
+
+    python -m analysis dataset --data-root data/synthscenes --out reports/demo
+    python -m analysis dataset --data-root data/ade --split val \\
+        --baseline base.py base.pth --ssa ssa.py ssa.pth --out reports/ade
+    torchrun --nproc_per_node 2 -m analysis dataset --data-root DIR --out DIR --launcher pytorch
+
+The data set is in mmsegmentation's layout (``img_dir/<split>``, ``ann_dir/<split>``) and is
+read with the SSA-Seg model config's data set type and test pipeline (ADE20K's
+``reduce_zero_label`` is applied when that type asks for it). Models: ``--pair NAME`` from
+the model zoo (default: its first pair; ``--manifest`` for another zoo) or ``--baseline CFG
+CKPT --ssa CFG CKPT``. Writes summary.json, per_class.csv, the per-class delta chart, the
+confusion difference (table and chart) and the gallery (PNGs and one PDF page) into --out:
+see :mod:`analysis.dataset_report`. With ``--launcher pytorch`` (under torchrun) each
+process takes a share of the images and rank 0 merges and writes.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+from typing import List, Optional
+
+LAUNCHERS = ('none', 'pytorch')
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog='python -m analysis dataset', description=__doc__.split('\n\n')[0].strip('`'),
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split('\n\n', 1)[1])
+    parser.add_argument('--data-root', required=True, help='data set folder (img_dir, ann_dir)')
+    parser.add_argument('--split', default='val', help='sub-folder of img_dir and ann_dir '
+                                                       '(default %(default)s)')
+    parser.add_argument('--out', required=True, help='report folder to write')
+    models = parser.add_argument_group('models (default: the zoo\'s first pair)')
+    models.add_argument('--pair', help='zoo pair name')
+    models.add_argument('--manifest', help='model zoo manifest')
+    models.add_argument('--baseline', nargs=2, metavar=('CONFIG', 'CHECKPOINT'))
+    models.add_argument('--ssa', nargs=2, metavar=('CONFIG', 'CHECKPOINT'))
+    run = parser.add_argument_group('run')
+    run.add_argument('--batch-size', type=int, default=8, help='images per forward pass '
+                     '(default %(default)s)')
+    run.add_argument('--max-images', type=int, help='only the first N images')
+    run.add_argument('--gallery', type=int, default=4, metavar='K',
+                     help='K best-gain and K worst images in the gallery (default %(default)s)')
+    run.add_argument('--panel-size', type=int, default=256,
+                     help='longest side of a gallery panel in pixels (default %(default)s)')
+    run.add_argument('--top-confusions', type=int, default=10,
+                     help='pairs in the confusion difference (default %(default)s)')
+    run.add_argument('--no-pdf', action='store_true', help='PNG charts and gallery only')
+    run.add_argument('--device', default='cpu')
+    run.add_argument('--launcher', choices=LAUNCHERS, default='none',
+                     help='pytorch: one process per rank under torchrun')
+    run.add_argument('--no-progress', action='store_true', help='no progress bar')
+    return parser
+
+
+def fail(message: str):
+    raise SystemExit(f'error: {message}')
+
+
+def resolve_pair(args):
+    """(baseline ZooModel, SSA-Seg ZooModel, pair name)."""
+    from ssa_seg.zoo import ManifestError, ZooModel, load_zoo
+
+    if bool(args.baseline) != bool(args.ssa):
+        fail('--baseline and --ssa go together (CONFIG CHECKPOINT each)')
+    if args.baseline:
+        if args.pair:
+            fail('give either --pair or --baseline/--ssa')
+        specs = []
+        for role, (config, checkpoint) in (('baseline', args.baseline), ('ssa', args.ssa)):
+            for kind, path in (('config', config), ('checkpoint', checkpoint)):
+                if not Path(path).is_file():
+                    fail(f'--{role}: {kind} not found: {path}')
+            specs.append(ZooModel(Path(checkpoint).stem, config, checkpoint))
+        return specs[0], specs[1], f'{specs[0].name} vs {specs[1].name}'
+    try:
+        pair = load_zoo(args.manifest).pair(args.pair)
+    except ManifestError as err:
+        fail(f'the model zoo cannot be used: {err}')
+    for spec in (pair.baseline, pair.ssa):
+        for key in ('config', 'checkpoint'):
+            if not Path(getattr(spec, key)).is_file():
+                fail(f'zoo model {spec.name!r}: {key} not found: {getattr(spec, key)}')
+    return pair.baseline, pair.ssa, pair.name
+
+
+def init_distributed(launcher: str) -> None:
+    """mmengine's setup where there are GPUs; on a CPU-only torch (where mmengine's would
+    select a CUDA device) the gloo process group from torchrun's environment."""
+    if launcher == 'none':
+        return
+    import torch
+    if torch.cuda.is_available():
+        from mmengine.dist import init_dist
+        init_dist(launcher)
+    else:
+        import torch.distributed as dist
+        dist.init_process_group(backend='gloo')
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    if not Path(args.data_root).is_dir():
+        fail(f'data root not found: {args.data_root}')
+    for flag in ('batch_size', 'gallery', 'panel_size', 'top_confusions', 'max_images'):
+        value = getattr(args, flag)
+        if value is not None and value < (0 if flag == 'gallery' else 1):
+            fail(f'--{flag.replace("_", "-")} must be positive')
+    base_spec, ssa_spec, pair_name = resolve_pair(args)
+    init_distributed(args.launcher)
+
+    import torch
+
+    from analysis import dataset as ds
+    from analysis.dataset_report import write_report
+    from analysis.stats import check_pair_classes
+
+    device = args.device
+    if args.launcher != 'none' and torch.cuda.is_available() and device == 'cpu':
+        device = f'cuda:{int(os.environ.get("LOCAL_RANK", 0))}'
+    start = time.perf_counter()
+    try:
+        baseline, ssa = base_spec.init(device), ssa_spec.init(device)
+        check_pair_classes(baseline.dataset_meta, ssa.dataset_meta)
+        dataset = ds.build_dataset(ssa.cfg, args.data_root, args.split, args.max_images)
+    except (FileNotFoundError, ValueError) as err:
+        fail(str(err))
+    classes = [str(c) for c in ssa.dataset_meta['classes']]
+    palette = ssa.dataset_meta.get('palette')
+    totals = ds.compare_dataset(baseline, ssa, dataset, len(classes),
+                                batch_size=args.batch_size, progress=not args.no_progress)
+    rank, world = ds.dist_info()
+    if world > 1:          # the counts are merged on rank 0: the process group is done
+        torch.distributed.destroy_process_group()
+    if rank != 0:
+        return 0
+    summary = dict(pair=pair_name, models=dict(baseline=base_spec.name, ssa=ssa_spec.name),
+                   data_root=str(args.data_root), split=args.split,
+                   dataset_type=type(dataset).__name__,
+                   **ds.summarize(totals, classes, args.top_confusions))
+    rows, inputs = ds.gallery_rows(baseline, ssa, dataset, totals, args.gallery,
+                                   batch_size=args.batch_size, palette=palette,
+                                   max_side=args.panel_size)
+    summary['seconds'] = round(time.perf_counter() - start, 2)
+    written = write_report(summary, totals.confusion, args.out, rows, inputs, palette,
+                           pdf=not args.no_pdf)
+    print(f'{summary["num_images"]} images: mIoU {summary["miou_baseline"]:.2f} -> '
+          f'{summary["miou_ssa"]:.2f}, boundary mIoU {summary["mbiou_baseline"]:.2f} -> '
+          f'{summary["mbiou_ssa"]:.2f} ({summary["seconds"]:.1f} s)', file=sys.stderr)
+    for path in written:
+        print(path)
+    return 0

@@ -1,0 +1,171 @@
+"""The Dataset tab: a report written by ``python -m analysis dataset``, shown in the page.
+
+The report is chosen when the app starts (``--dataset-report DIR``, else the shipped report
+of the default pair, ``checkpoints/reports/<pair name>/``); the page never reads a path a
+browser user typed. Opening a gallery image copies that image and its label into Gradio's
+temporary folder and opens them in the Segment tab, where both models run on it.
+
+Every number comes from the report's ``summary.json`` (read by
+:func:`analysis.dataset_report.load_report`); pictures are read with :mod:`analysis.io`.
+"""
+from __future__ import annotations
+
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import List, Optional
+
+import gradio as gr
+
+from analysis import io as image_io
+from analysis.dataset_report import ReportError, load_report, per_class_rows
+from ssa_seg.zoo import REPO_ROOT
+
+REPORTS_DIR = REPO_ROOT / 'checkpoints' / 'reports'
+CLASS_HEADERS = ['class', 'GT pixels', 'IoU baseline', 'IoU SSA-Seg', 'IoU delta',
+                 'BIoU baseline', 'BIoU SSA-Seg', 'BIoU delta']
+CONFUSION_HEADERS = ['true class', 'predicted as', 'baseline px', 'SSA-Seg px', 'change']
+# Gallery choice -> Segment tab: click the tab's button (JavaScript, after the inputs are set)
+SHOW_SEGMENT_TAB = """() => {
+  const tab = [...document.querySelectorAll('button[role="tab"]')]
+    .find((b) => b.textContent.trim() === 'Segment');
+  if (tab) tab.click();
+}"""
+
+
+def find_report(path: Optional[str] = None, pair_name: Optional[str] = None,
+                reports_dir: Path = REPORTS_DIR) -> Optional[dict]:
+    """The report to show: ``path`` (must be a report), else ``reports_dir/<pair_name>`` if
+    the project ships one, else None. Raises :class:`ReportError` for a bad ``path``."""
+    if path:
+        return load_report(path)
+    if pair_name:
+        candidate = reports_dir / pair_name
+        if (candidate / 'summary.json').is_file():
+            try:
+                return load_report(candidate)
+            except ReportError:
+                return None
+    return None
+
+
+def _fmt(value) -> str:
+    return 'n/a' if value is None else f'{value:.2f}'
+
+
+def summary_markdown(report: Optional[dict]) -> str:
+    if not report:
+        return ('No data-set report. Write one with `python -m analysis dataset --data-root DIR '
+                '--out DIR` and start the app with `--dataset-report DIR`.')
+    models = report.get('models') or {}
+    gain = (report['miou_ssa'] or 0) - (report['miou_baseline'] or 0)
+    bgain = (report['mbiou_ssa'] or 0) - (report['mbiou_baseline'] or 0)
+    return (
+        f'**{report.get("pair", "")}** on {report["num_images"]} images of '
+        f'`{report.get("dataset_type", "")}` split `{report.get("split", "")}` '
+        f'({models.get("baseline", "baseline")} vs {models.get("ssa", "SSA-Seg")})\n\n'
+        '| | baseline | SSA-Seg | delta |\n|---|---:|---:|---:|\n'
+        f'| mIoU | {_fmt(report["miou_baseline"])} | {_fmt(report["miou_ssa"])} | '
+        f'{gain:+.2f} |\n'
+        f'| boundary mIoU (d = 2% of the diagonal) | {_fmt(report["mbiou_baseline"])} | '
+        f'{_fmt(report["mbiou_ssa"])} | {bgain:+.2f} |\n')
+
+
+def class_rows(report: Optional[dict]) -> List[list]:
+    if not report:
+        return []
+    return [[r['name'], r['pixels'], r['iou_baseline'], r['iou_ssa'], r['iou_delta'],
+             r['biou_baseline'], r['biou_ssa'], r['biou_delta']] for r in per_class_rows(report)]
+
+
+def confusion_rows(report: Optional[dict]) -> List[list]:
+    if not report:
+        return []
+    return [[r['true'], r['pred'], r['baseline'], r['ssa'], r['change']]
+            for r in report['confusion_changes']]
+
+
+def _picture(path: Optional[str]):
+    """A report PNG as an RGB array (through the one image reader), or None."""
+    return image_io.load_image(path, max_side=4096).rgb if path else None
+
+
+def gallery_items(report: Optional[dict]) -> list:
+    """[(strip as RGB array, caption)] in the report's order (gains, then losses)."""
+    if not report:
+        return []
+    items = []
+    for e in report['gallery']:
+        delta = e['miou_ssa'] - e['miou_baseline']
+        caption = (f'{"gain" if e["kind"] == "gain" else "loss"} {e["rank"]}: {e["name"]}, '
+                   f'mIoU {e["miou_baseline"]:.1f} -> {e["miou_ssa"]:.1f} ({delta:+.1f})')
+        items.append((_picture(e['file']), caption))
+    return items
+
+
+def open_gallery_image(report: Optional[dict], index: Optional[int]):
+    """(image path, label path) of gallery entry ``index``, copied into Gradio's temporary
+    folder for the Segment tab's inputs. Only entries of the report loaded at start-up."""
+    if not report or index is None or not 0 <= int(index) < len(report['gallery']):
+        raise gr.Error('Choose an image of the gallery.', title='No gallery image')
+    entry = report['gallery'][int(index)]
+    if not entry.get('image'):
+        raise gr.Error('This report does not hold the gallery images themselves.',
+                       title='Image not in the report')
+    folder = Path(gr.utils.get_upload_folder()) / 'ssa_seg_app' / uuid.uuid4().hex
+    folder.mkdir(parents=True, exist_ok=True)
+    image = shutil.copyfile(entry['image'], folder / Path(entry['image']).name)
+    label = shutil.copyfile(entry['label'], folder / Path(entry['label']).name) \
+        if entry.get('label') else None
+    return str(image), (str(label) if label else None)
+
+
+@dataclass
+class DatasetTab:
+    report: Optional[dict]
+    buttons: List[gr.Button]        # one per gallery row: open that image in the Segment tab
+
+    def connect(self, image_in, label_in, *then: dict) -> None:
+        """A gallery row's button fills the Segment tab's inputs, shows that tab, then runs
+        the events ``then`` (the Segment tab's own, as keyword dicts of ``.success``)."""
+        report = self.report
+        for index, button in enumerate(self.buttons):
+            event = button.click(lambda i=index: open_gallery_image(report, i), None,
+                                 [image_in, label_in], api_visibility='private', queue=False)
+            event = event.success(None, None, None, js=SHOW_SEGMENT_TAB)
+            for step in then:
+                event = event.success(**step)
+
+
+def build_dataset_tab(report: Optional[dict]) -> DatasetTab:
+    """The tab, inside the Blocks being built (call it inside ``gr.Blocks``)."""
+    with gr.Tab('Dataset', elem_id='dataset-tab'):
+        gr.Markdown(summary_markdown(report), elem_id='dataset-summary')
+        if not report:
+            return DatasetTab(None, [])
+        charts = report.get('charts') or {}
+        with gr.Row():
+            gr.Image(_picture(charts.get('per_class_delta')), format='png', interactive=False,
+                     label='Per-class IoU and boundary-IoU deltas (SSA-Seg - baseline)',
+                     show_label=False, elem_id='dataset-delta-chart')
+            gr.Image(_picture(charts.get('confusion_difference')), format='png',
+                     interactive=False, label='Confusion difference', show_label=False,
+                     elem_id='dataset-confusion-chart')
+        gr.Dataframe(class_rows(report), headers=CLASS_HEADERS, interactive=False,
+                     label='Per class (percent; boundary IoU = BIoU)', elem_id='dataset-classes')
+        gr.Dataframe(confusion_rows(report), headers=CONFUSION_HEADERS, interactive=False,
+                     label='Confusions SSA-Seg changed most (pixels; negative = fewer)',
+                     elem_id='dataset-confusions')
+        gr.Markdown('**Gallery**: largest gains and losses of SSA-Seg (image | ground truth | '
+                    'baseline | SSA-Seg | error map: green only SSA-Seg right, orange only the '
+                    'baseline right, yellow both wrong).')
+        buttons = []
+        with gr.Column(elem_id='dataset-gallery'):
+            for index, (picture, caption) in enumerate(gallery_items(report)):
+                gr.Image(picture, format='png', interactive=False, label=caption,
+                         show_label=True, elem_id=f'dataset-row-{index}')
+                buttons.append(gr.Button(f'Open {report["gallery"][index]["name"]} in the '
+                                         'Segment tab', size='sm',
+                                         elem_id=f'dataset-open-{index}'))
+    return DatasetTab(report, buttons)
