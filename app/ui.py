@@ -12,7 +12,7 @@ import html
 import logging
 import uuid
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import Callable, List, Optional, Sequence
 
 import gradio as gr
 from PIL import Image
@@ -35,6 +35,8 @@ FIGURE_FORMATS = ('png', 'svg', 'pdf')
 CACHE_CLEANUP = (600, 3600)         # every 10 min, delete our temporary files older than 1 h
 TRIM_AFTER_PIXELS = 4_000_000     # images above this are followed by a malloc_trim
 AUTO_CLASS = '(auto)'               # t-SNE highlights the analysis toolkit's default class
+# ``progress(fraction, desc)``: what gr.Progress accepts; a reference model takes seconds on CPU
+Progress = Callable[..., object]
 
 
 # --------------------------------------------------------------------------- helpers
@@ -101,11 +103,17 @@ class ComparisonRun:
 
     def __init__(self, registry: PairRegistry, image_path: Optional[str],
                  label_path: Optional[str] = None, pair_name: Optional[str] = None,
-                 drop_bad_label: bool = False):
+                 drop_bad_label: bool = False, progress: Optional[Progress] = None):
         """``drop_bad_label``: a label that does not fit is set aside (``label_problem``
-        says why) instead of failing the run; the page uses it, the API does not."""
+        says why) instead of failing the run; the page uses it, the API does not.
+        ``progress(fraction, desc=...)`` is told each step (the page passes gr.Progress)."""
+        def step(fraction: float, desc: str) -> None:
+            if progress is not None:
+                progress(fraction, desc=desc)
+
         if not image_path:
             raise user_error('Upload an image (or pick an example) first.', 'No image')
+        step(0.0, 'Loading the model pair')
         try:
             self.pair = registry.get(pair_name or None)
         except PairError as err:
@@ -125,11 +133,17 @@ class ComparisonRun:
                     raise user_error(err, 'Cannot use this label') from None
                 self.label_problem = str(err)
         try:
-            self.segmentation = stats.segment_pair(self.pair.baseline, self.pair.ssa, self.image)
+            # the two models one after the other (as stats.segment_pair), reporting between
+            step(0.1, f'Segmenting with {self.pair.model_names["baseline"]} (baseline)')
+            baseline = stats.segment(self.pair.baseline, self.image)
+            step(0.5, f'Segmenting with {self.pair.model_names["ssa"]} (SSA-Seg)')
+            self.segmentation = stats.PairSegmentation(
+                baseline=baseline, ssa=stats.segment(self.pair.ssa, self.image))
         except Exception as err:  # a model failure must not take the server down
             log.exception('segmentation failed')
             raise user_error(f'the models failed on this image ({type(err).__name__}: {err})',
                              'Segmentation failed') from None
+        step(0.9, 'Statistics and overlays')
         self.stats = stats.comparison_statistics(
             self.image, self.segmentation, self.pair.classes, self.label,
             pair_name=self.pair.name, model_names=self.pair.model_names)
@@ -289,11 +303,11 @@ def build_demo(registry: PairRegistry, *, examples_dir: Path = EXAMPLES_DIR,
         detail_outputs = [share_plot, share_table, iou_table, mask_files, stats_out,
                           *figure_plots, figure_data, figure_files]
 
-        def on_segment(image_path, label_path, pair_name, alpha):
+        def on_segment(image_path, label_path, pair_name, alpha, progress=gr.Progress()):
             if not image_path:      # cleared input: clear the results, no error
                 return [None, None, None, '', '', None, gr.skip()]
             run = ComparisonRun(registry, image_path, _path_of(label_path), pair_name,
-                                drop_bad_label=True)
+                                drop_bad_label=True, progress=progress)
             if run.label_problem:
                 gr.Warning(html.escape(f'Label removed: {run.label_problem}', quote=False))
             base, ssa = run.overlays(alpha)
@@ -356,7 +370,8 @@ def build_demo(registry: PairRegistry, *, examples_dir: Path = EXAMPLES_DIR,
         pair_choice.change(on_pair, pair_choice, class_choice, api_visibility='private',
                            concurrency_id=MODEL_QUEUE)
 
-        analyse_button.click(lambda state, name: analysis_figures(registry, state, name),
+        analyse_button.click(lambda state, name, progress=gr.Progress():
+                             analysis_figures(registry, state, name, progress),
                              [view, class_choice],
                              [*figure_plots, figure_data],
                              api_visibility='private', concurrency_id=MODEL_QUEUE,
@@ -390,10 +405,16 @@ def _class_choices(registry: PairRegistry, pair_name: Optional[str]) -> List[str
 
 # --------------------------------------------------------------------------- analysis tab
 
-def analysis_figures(registry: PairRegistry, state: Optional[dict], class_name: Optional[str]):
+def analysis_figures(registry: PairRegistry, state: Optional[dict], class_name: Optional[str],
+                     progress: Optional[Progress] = None):
     """Every registered figure (plotly) for the current image, in ``FIGURES`` order.
 
-    Returns the figures and, last, their data objects by kind (kept for :func:`export_figures`)."""
+    Returns the figures and, last, their data objects by kind (kept for :func:`export_figures`).
+    ``progress(fraction, desc=...)`` is told each step (the page passes gr.Progress)."""
+    def step(fraction: float, desc: str) -> None:
+        if progress is not None:
+            progress(fraction, desc=desc)
+
     if not state:
         raise user_error('Segment an image in the Segment tab first.', 'No image yet')
     try:
@@ -405,11 +426,16 @@ def analysis_figures(registry: PairRegistry, state: Optional[dict], class_name: 
     try:
         image = image_io.load_image(state['work'])
         image.name = state.get('name', '')
+        step(0.0, 'Features and prototypes of the SSA-Seg model')
         ssa = extract(pair.ssa, image, label, model_name=pair.model_names['ssa'])
         base = None
         if any(kind.uses_baseline for kind in FIGURES.values()):
+            step(0.3, 'Features of the baseline')
             base = extract(pair.baseline, image, label, model_name=pair.model_names['baseline'])
-        bundles = {name: figure(name, ssa, base, class_name=highlight) for name in FIGURES}
+        bundles = {}
+        for index, name in enumerate(FIGURES):
+            step(0.5 + 0.5 * index / len(FIGURES), f'Figure: {FIGURES[name].title}')
+            bundles[name] = figure(name, ssa, base, class_name=highlight)
     except (ValueError, KeyError) as err:
         raise user_error(err, 'Cannot draw these figures') from None
     except Exception as err:
