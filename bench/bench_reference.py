@@ -82,6 +82,27 @@ def forward_probe(model, size: int):
     return once
 
 
+def head_probe(model, size: int):
+    """One timed decode-head forward (features to logits at 1/8) on fixed backbone features:
+    where baseline and SSA-Seg differ, in calls ten times shorter than the whole model, so
+    that best-of catches quiet moments of a shared machine."""
+    import torch
+
+    from ssa_seg.apis import final_head
+
+    inputs = torch.randn(1, 3, size, size, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        feats = model.extract_feat(inputs)
+    head = final_head(model)
+
+    def once():
+        with torch.no_grad():
+            start, cpu = time.perf_counter(), time.process_time()
+            head.forward(feats)
+            return time.perf_counter() - start, time.process_time() - cpu
+    return once
+
+
 def interleaved(probes, repeats: int, warmup: int):
     samples = {name: [] for name in probes}
     for round_index in range(warmup + repeats):
@@ -103,10 +124,14 @@ def latency_table(args) -> list:
     for threads in args.threads:
         torch.set_num_threads(threads)
         probes = {key: forward_probe(model, args.size) for key, model in models.items()}
+        probes.update({(*key, 'head'): head_probe(model, args.size)
+                       for key, model in models.items()})
         samples = interleaved(probes, args.repeats, args.warmup)
         for family in MODELS:
             base, ssa = samples[(family, 'baseline')], samples[(family, 'ssa')]
-            row = dict(family=family, threads=threads)
+            row = dict(family=family, threads=threads,
+                       head_base=min(x[1] for x in samples[(family, 'baseline', 'head')]),
+                       head_ssa=min(x[1] for x in samples[(family, 'ssa', 'head')]))
             for index, clock in enumerate(('wall', 'cpu')):
                 b, s = [x[index] for x in base], [x[index] for x in ssa]
                 row.update({f'{clock}_base_best': min(b), f'{clock}_ssa_best': min(s),
@@ -168,6 +193,14 @@ def main() -> int:
                   f'{1000 * base_best:8.0f}ms {1000 * ssa_best:7.0f}ms '
                   f'{ssa_best / base_best:6.3f} {1000 * base_med:7.0f}ms {1000 * ssa_med:6.0f}ms '
                   f'{ssa_med / base_med:6.3f}')
+    print('\ndecode head only (same backbone features; best-of CPU time), and the whole-model '
+          'ratio it implies (SSA head - baseline head added to the baseline model\'s best):')
+    for row in rows:
+        delta = row['head_ssa'] - row['head_base']
+        implied = 1 + delta / row['cpu_base_best']
+        print(f'  {row["family"]:12s} {row["threads"]} thread(s): head '
+              f'{1000 * row["head_base"]:.1f} ms -> {1000 * row["head_ssa"]:.1f} ms '
+              f'(+{1000 * delta:.1f} ms); implied ratio {implied:.3f}')
     print(f'load average now {os.getloadavg()[0]:.2f}. Paper (V100): SeaFormer-L ratio '
           f'{PAPER_RATIO["SeaFormer-L"]:.3f}; target here <= {TARGET_RATIO:.2f}')
     for family, ratio in verdict.items():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import os
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -98,3 +99,56 @@ def test_analysis_progress(ade_registry, image_path):
     descs = [d for _, d in recorder.calls]
     assert descs[0].startswith('Features') and any(d.startswith('Figure') for d in descs)
     assert len(figures) == len(data)
+
+
+# --------------------------------------------------------------------------- README commands
+
+SEAFORMER_V0 = Path(__file__).parent / 'configs_v0' / 'seaformer'
+SEAFORMER = 'seaformer_large_512x512_160k_4x4_ade20k'
+
+
+@pytest.fixture(scope='module')
+def seaformer_checkpoints(tmp_path_factory):
+    """Reference-format SeaFormer-L checkpoints (the fixtures' weights), as the README's
+    commands take them: (baseline config, checkpoint, SSA config, checkpoint)."""
+    from reference_fixtures import make_checkpoint
+
+    folder = tmp_path_factory.mktemp('seaformer')
+    out = []
+    for name in (SEAFORMER, SEAFORMER + '_ssa'):
+        torch.save(make_checkpoint(name), folder / f'{name}.pth')
+        out += [str(SEAFORMER_V0 / f'{name}.py'), str(folder / f'{name}.pth')]
+    return out
+
+
+@pytest.mark.slow
+def test_readme_app_command_with_reference_config_and_checkpoint(seaformer_checkpoints,
+                                                                 image_path, tmp_path):
+    from app_inputs import AppServer
+    from gradio_client import Client, handle_file
+
+    base_cfg, base_ckpt, ssa_cfg, ssa_ckpt = seaformer_checkpoints
+    args = ['--baseline', base_cfg, base_ckpt, '--ssa', ssa_cfg, ssa_ckpt, '--name', 'sea']
+    with AppServer(args, tmp_path / 'app.log') as server:
+        *images, stats = Client(server.url, verbose=False).predict(
+            handle_file(image_path), api_name='/compare')
+    assert all(Path(p).is_file() for p in images)
+    assert stats['pair'] == 'sea' and len(stats['classes']) == 150
+    assert stats['classes'][:2] == ['wall', 'building']
+
+
+@pytest.mark.slow
+def test_readme_analysis_command_with_reference_config_and_checkpoint(seaformer_checkpoints,
+                                                                      image_path, tmp_path):
+    import subprocess
+    import sys
+
+    base_cfg, base_ckpt, ssa_cfg, ssa_ckpt = seaformer_checkpoints
+    out = tmp_path / 'figs'
+    subprocess.run([sys.executable, '-m', 'analysis', 'all', '--config', ssa_cfg,
+                    '--checkpoint', ssa_ckpt, '--baseline-config', base_cfg,
+                    '--baseline-checkpoint', base_ckpt, '--image', image_path,
+                    '--out-dir', str(out), '--format', 'png'],
+                   check=True, cwd=Path(__file__).resolve().parent.parent, capture_output=True)
+    assert {p.name for p in out.iterdir()} >= {'noise_tsne.png', 'noise_relations.png',
+                                                'noise_shift.png'}
