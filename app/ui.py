@@ -17,7 +17,7 @@ import uuid
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import gradio as gr
 from PIL import Image
@@ -45,6 +45,8 @@ ALL_CLASSES = '(all classes)'       # the class filter's "no filter"
 MAP_DIFFER = 'where the models differ'
 MAP_ERRORS = 'error map (needs a label)'
 DEFAULT_OPTION = '(default)'
+# ``progress(fraction, desc)``: what gr.Progress accepts; a reference model takes seconds on CPU
+Progress = Callable[..., object]
 
 
 # --------------------------------------------------------------------------- helpers
@@ -120,6 +122,14 @@ def _path_of(value) -> Optional[str]:
     return str(getattr(value, 'name', value))
 
 
+def _reporter(progress: Optional[Progress]) -> Callable[[float, str], None]:
+    """``step(fraction, desc)`` that tells ``progress`` (if any) how far a long call is."""
+    def step(fraction: float, desc: str) -> None:
+        if progress is not None:
+            progress(fraction, desc=desc)
+    return step
+
+
 # --------------------------------------------------------------------------- core calls
 
 class ComparisonRun:
@@ -127,11 +137,15 @@ class ComparisonRun:
 
     def __init__(self, registry: PairRegistry, image_path: Optional[str],
                  label_path: Optional[str] = None, pair_name: Optional[str] = None,
-                 drop_bad_label: bool = False):
+                 drop_bad_label: bool = False, progress: Optional[Progress] = None):
         """``drop_bad_label``: a label that does not fit is set aside (``label_problem``
-        says why) instead of failing the run; the page uses it, the API does not."""
+        says why) instead of failing the run; the page uses it, the API does not.
+        ``progress(fraction, desc=...)`` is told each step (the page passes gr.Progress)."""
+        step = _reporter(progress)
+
         if not image_path:
             raise user_error('Upload an image (or pick an example) first.', 'No image')
+        step(0.0, 'Loading the model pair')
         try:
             self.pair = registry.get(pair_name or None)
         except PairError as err:
@@ -151,11 +165,17 @@ class ComparisonRun:
                     raise user_error(err, 'Cannot use this label') from None
                 self.label_problem = str(err)
         try:
-            self.segmentation = stats.segment_pair(self.pair.baseline, self.pair.ssa, self.image)
+            # the two models one after the other (as stats.segment_pair), reporting between
+            step(0.1, f'Segmenting with {self.pair.model_names["baseline"]} (baseline)')
+            baseline = stats.segment(self.pair.baseline, self.image)
+            step(0.5, f'Segmenting with {self.pair.model_names["ssa"]} (SSA-Seg)')
+            self.segmentation = stats.PairSegmentation(
+                baseline=baseline, ssa=stats.segment(self.pair.ssa, self.image))
         except Exception as err:  # a model failure must not take the server down
             log.exception('segmentation failed')
             raise user_error(f'the models failed on this image ({type(err).__name__}: {err})',
                              'Segmentation failed') from None
+        step(0.9, 'Statistics and overlays')
         self.stats = stats.comparison_statistics(
             self.image, self.segmentation, self.pair.classes, self.label,
             pair_name=self.pair.name, model_names=self.pair.model_names)
@@ -504,12 +524,12 @@ def build_demo(registry: PairRegistry, *, examples_dir: Path = EXAMPLES_DIR,
             return [message_html(title, text), '', '', None, gr.skip(),
                     gr.update(choices=[ALL_CLASSES], value=ALL_CLASSES)]
 
-        def on_segment(image_path, label_path, pair_name, alpha, kind):
+        def on_segment(image_path, label_path, pair_name, alpha, kind, progress=gr.Progress()):
             if not image_path:      # cleared input: clear the results, no message
                 return cleared()
             try:
                 run = ComparisonRun(registry, image_path, _path_of(label_path), pair_name,
-                                    drop_bad_label=True)
+                                    drop_bad_label=True, progress=progress)
             except gr.Error as err:
                 return cleared(err.message, err.title or 'Error')
             note = ''
@@ -578,8 +598,9 @@ def build_demo(registry: PairRegistry, *, examples_dir: Path = EXAMPLES_DIR,
         pair_choice.change(on_pair, pair_choice, class_choice, api_visibility='private',
                            concurrency_id=MODEL_QUEUE)
 
-        def on_analyse(state, name, *values):
-            return analysis_figures(registry, state, name, options_by_kind(options, values))
+        def on_analyse(state, name, *values, progress=gr.Progress()):
+            return analysis_figures(registry, state, name, options_by_kind(options, values),
+                                    progress)
 
         analyse_button.click(on_analyse, [view, class_choice, *option_widgets],
                              [*figure_plots, figure_data],
@@ -616,12 +637,15 @@ def _class_choices(registry: PairRegistry, pair_name: Optional[str]) -> List[str
 # --------------------------------------------------------------------------- analysis tab
 
 def analysis_figures(registry: PairRegistry, state: Optional[dict], class_name: Optional[str],
-                     options: Optional[Dict[str, dict]] = None):
+                     options: Optional[Dict[str, dict]] = None,
+                     progress: Optional[Progress] = None):
     """Every registered figure (plotly) for the current image, in ``FIGURES`` order.
 
     ``options``: each kind's keyword options (:func:`options_by_kind`); the highlighted
-    class goes to every kind. Returns the figures and, last, their data objects by kind
-    (kept for :func:`export_figures`)."""
+    class goes to every kind. ``progress(fraction, desc=...)`` is told each step (the page
+    passes gr.Progress). Returns the figures and, last, their data objects by kind (kept
+    for :func:`export_figures`)."""
+    step = _reporter(progress)
     if not state:
         raise user_error('Segment an image in the Segment tab first.', 'No image yet')
     try:
@@ -633,13 +657,17 @@ def analysis_figures(registry: PairRegistry, state: Optional[dict], class_name: 
     try:
         image = image_io.load_image(state['work'])
         image.name = state.get('name', '')
+        step(0.0, 'Features and prototypes of the SSA-Seg model')
         ssa = extract(pair.ssa, image, label, model_name=pair.model_names['ssa'])
         base = None
         if any(kind.uses_baseline for kind in FIGURES.values()):
+            step(0.3, 'Features of the baseline')
             base = extract(pair.baseline, image, label, model_name=pair.model_names['baseline'])
-        bundles = {name: figure(name, ssa, base,
-                                **{**(options or {}).get(name, {}), 'class_name': highlight})
-                   for name in FIGURES}
+        bundles = {}
+        for index, name in enumerate(FIGURES):
+            step(0.5 + 0.5 * index / len(FIGURES), f'Figure: {FIGURES[name].title}')
+            bundles[name] = figure(name, ssa, base,
+                                   **{**(options or {}).get(name, {}), 'class_name': highlight})
     except (ValueError, KeyError) as err:
         raise user_error(err, 'Cannot draw these figures') from None
     except Exception as err:
