@@ -70,21 +70,24 @@ def test_page_handlers_report_progress(ade_registry):
     with_progress = [fn for fn in handlers if any(
         isinstance(p.default, gr.Progress) for p in inspect.signature(fn).parameters.values())]
     names = sorted(fn.__name__ for fn in with_progress)
-    assert names == ['<lambda>', 'on_segment']          # the analysis button's lambda
+    assert names == ['on_analyse', 'on_segment']
 
 
 def test_segment_progress_and_150_class_legend(ade_registry, image_path):
     demo = ui.build_demo(ade_registry)
     recorder = Recorder()
-    outputs = _event_fn(demo, 'on_segment')(image_path, None, 'ade', 0.5, progress=recorder)
+    outputs = _event_fn(demo, 'on_segment')(image_path, None, 'ade', 0.5, ui.MAP_DIFFER,
+                                            progress=recorder)
     descs = [d for _, d in recorder.calls]
     assert descs[0] == 'Loading the model pair'
     assert any('(baseline)' in d for d in descs) and any('(SSA-Seg)' in d for d in descs)
     fractions = [f for f, _ in recorder.calls]
     assert fractions == sorted(fractions) and fractions[-1] < 1
-    legend, state = outputs[4], outputs[5]
+    viewer, state = outputs[1], outputs[3]
     present = set(np.unique(np.concatenate([m.ravel() for m in state['masks']])).tolist())
     assert 0 < len(present) < 150
+    legend = viewer[viewer.index('<div class="ssa-legend">'):]
+    legend = legend[:legend.index('</div>')]
     names = re.findall(r'</span>([^<]*)</span>', legend)
     classes = ade_registry.get('ade').classes
     assert len(classes) == 150 and classes[:2] == ['wall', 'building']
@@ -95,7 +98,8 @@ def test_segment_progress_and_150_class_legend(ade_registry, image_path):
 def test_analysis_progress(ade_registry, image_path):
     run = ui.ComparisonRun(ade_registry, image_path, pair_name='ade')
     recorder = Recorder()
-    *figures, data = ui.analysis_figures(ade_registry, run.view_state(), None, recorder)
+    *figures, data = ui.analysis_figures(ade_registry, run.view_state(), None,
+                                         progress=recorder)
     descs = [d for _, d in recorder.calls]
     assert descs[0].startswith('Features') and any(d.startswith('Figure') for d in descs)
     assert len(figures) == len(data)
@@ -130,9 +134,9 @@ def test_readme_app_command_with_reference_config_and_checkpoint(seaformer_check
     base_cfg, base_ckpt, ssa_cfg, ssa_ckpt = seaformer_checkpoints
     args = ['--baseline', base_cfg, base_ckpt, '--ssa', ssa_cfg, ssa_ckpt, '--name', 'sea']
     with AppServer(args, tmp_path / 'app.log') as server:
-        *images, stats = Client(server.url, verbose=False).predict(
+        base, ssa, disagreement, stats, *masks = Client(server.url, verbose=False).predict(
             handle_file(image_path), api_name='/compare')
-    assert all(Path(p).is_file() for p in images)
+    assert all(Path(p).is_file() for p in (base, ssa, disagreement, *masks)) and len(masks) == 2
     assert stats['pair'] == 'sea' and len(stats['classes']) == 150
     assert stats['classes'][:2] == ['wall', 'building']
 
