@@ -161,7 +161,7 @@ class ClientProbe:
 
     def once(self) -> float:
         t0 = time.perf_counter()
-        base, ssa, _, self.stats = self.client.predict(self.file, api_name='/compare')
+        base, ssa, _, self.stats, *_masks = self.client.predict(self.file, api_name='/compare')
         elapsed = time.perf_counter() - t0
         assert Path(base).is_file() and Path(ssa).is_file(), 'masks missing from the answer'
         return elapsed
