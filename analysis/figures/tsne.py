@@ -1,5 +1,7 @@
-"""Figure kind ``tsne``: t-SNE of pixel features with the fixed and adapted prototypes of one
-class (paper Fig. 1/5), semantic and spatial domain, baseline beside SSA-Seg.
+"""Figure kind ``tsne``: t-SNE of pixel features with the fixed prototype and the adapted
+centre of one class (paper Fig. 1/5), by default in the space where each classifier decides
+(baseline: F against S; SSA-Seg: F + Pf against ``center_proj(Sp + Pp)``), baseline beside
+SSA-Seg; the literal views of Sp beside F and Pp beside Pf are available as domains.
 
 Data: :func:`analysis.tsne.tsne_data`; renderers: :func:`tsne_plotly`, :func:`tsne_matplotlib`.
 """
@@ -12,6 +14,7 @@ import numpy as np
 from .. import style
 from ..tsne import (
     DEFAULT_BACKEND,
+    DEFAULT_DOMAINS,
     DEFAULT_MAX_POINTS,
     DEFAULT_PERPLEXITY,
     DOMAINS,
@@ -27,7 +30,7 @@ from .paper import new_figure
 def tsne_figures(extraction, baseline=None, class_name=None, *,
                  max_points: int = DEFAULT_MAX_POINTS, seed: int = 0,
                  perplexity: float = DEFAULT_PERPLEXITY, backend: str = DEFAULT_BACKEND,
-                 domains: Sequence[str] = ('semantic', 'spatial'),
+                 domains: Sequence[str] = DEFAULT_DOMAINS,
                  iterations: Tuple[int, int] = (EARLY_ITER, FINAL_ITER),
                  n_jobs: int = 1) -> FigureBundle:
     """t-SNE panels for one image (see :func:`analysis.tsne.tsne_data` for the arguments).
@@ -168,9 +171,10 @@ def add_arguments(group) -> None:
                        help='t-SNE: class to highlight (name or index)')
     group.add_argument('--max-points', type=int, default=DEFAULT_MAX_POINTS,
                        help='t-SNE: pixel sample cap')
-    group.add_argument('--domains', default='semantic,spatial',
+    group.add_argument('--domains', default=','.join(DEFAULT_DOMAINS),
                        help='t-SNE: panels of the SSA-Seg model, from ' + ', '.join(DOMAINS)
-                            + ' (classifier: F+Pf with the final centers)')
+                            + ' (default classifier: the decision space, F+Pf with S and the '
+                            'final centers; semantic: Sp beside F, literally)')
     group.add_argument('--seed', type=int, default=0, help='t-SNE: seed (same seed, same figure)')
     group.add_argument('--perplexity', type=float, default=DEFAULT_PERPLEXITY)
     group.add_argument('--iterations', default=None, metavar='E,N',
