@@ -20,7 +20,7 @@ from PIL import Image
 from analysis import colour, stats
 from analysis import io as image_io
 from analysis.extract import extract
-from analysis.figures import FIGURES, export_matplotlib, figure
+from analysis.figures import export_matplotlib, figure, image_kinds
 
 from . import views
 from .components import uploaded_file, uploaded_image
@@ -259,7 +259,7 @@ def build_demo(registry: PairRegistry, *, examples_dir: Path = EXAMPLES_DIR,
                 analyse_button = gr.Button('Compute figures', variant='primary',
                                            elem_id='analysis-button')
             figure_plots = [gr.Plot(label=kind.title, elem_id=f'{name}-plot')
-                            for name, kind in FIGURES.items()]
+                            for name, kind in image_kinds().items()]
             with gr.Row():
                 formats = gr.CheckboxGroup(list(FIGURE_FORMATS), value=list(FIGURE_FORMATS),
                                            label='Paper formats')
@@ -391,7 +391,7 @@ def _class_choices(registry: PairRegistry, pair_name: Optional[str]) -> List[str
 # --------------------------------------------------------------------------- analysis tab
 
 def analysis_figures(registry: PairRegistry, state: Optional[dict], class_name: Optional[str]):
-    """Every registered figure (plotly) for the current image, in ``FIGURES`` order.
+    """Every registered per-image figure (plotly) for the current image, in ``FIGURES`` order.
 
     Returns the figures and, last, their data objects by kind (kept for :func:`export_figures`)."""
     if not state:
@@ -407,9 +407,9 @@ def analysis_figures(registry: PairRegistry, state: Optional[dict], class_name: 
         image.name = state.get('name', '')
         ssa = extract(pair.ssa, image, label, model_name=pair.model_names['ssa'])
         base = None
-        if any(kind.uses_baseline for kind in FIGURES.values()):
+        if any(kind.uses_baseline for kind in image_kinds().values()):
             base = extract(pair.baseline, image, label, model_name=pair.model_names['baseline'])
-        bundles = {name: figure(name, ssa, base, class_name=highlight) for name in FIGURES}
+        bundles = {name: figure(name, ssa, base, class_name=highlight) for name in image_kinds()}
     except (ValueError, KeyError) as err:
         raise user_error(err, 'Cannot draw these figures') from None
     except Exception as err:

@@ -115,8 +115,8 @@ def shift_matplotlib(data):
                                fontsize=style.FONT_SIZE - 2, color=color)
     ax_margin.axvline(0, color='#888888', lw=0.5, ls=':')
     ax_cos.set_yticks(y, [f'{r.name} ({r.num_pixels})' for r in rows])
-    ax_cos.set_xlabel('cos to own class centroid')
-    ax_margin.set_xlabel('margin over next class (rank)')
+    ax_cos.set_xlabel('cos to own centroid')
+    ax_margin.set_xlabel('margin (rank)')
     for ax in (ax_cos, ax_margin):
         ax.grid(axis='x', lw=0.3, color='#dddddd')
         ax.set_axisbelow(True)

@@ -104,38 +104,45 @@ def tsne_matplotlib(data, width: Optional[float] = None):
     panel_w = width / max(n, 1)
     fig = new_figure(width, panel_w + 0.55)
     axes = fig.subplots(1, max(n, 1), squeeze=False)[0]
-    hl = data.highlight
-    markers = {'fixed': (style.FIXED, '*'), 'adapted': (style.ADAPTED, '*')}
     for ax, panel in zip(axes, data.panels):
-        pts, cls = panel.points, panel.point_classes
-        rest, mine = cls != hl, cls == hl
-        ax.scatter(pts[rest, 0], pts[rest, 1], s=1.2, c=style.REST, linewidths=0,
-                   rasterized=True)
-        ax.scatter(pts[mine, 0], pts[mine, 1], s=2.0, c=style.HIGHLIGHT, linewidths=0,
-                   rasterized=True)
-        for role in panel.protos:
-            p = panel.proto_point(role, hl)
-            if p is None:
-                continue
-            color, marker = markers.get(role, (style.CENTER, 'P'))
-            ax.scatter([p[0]], [p[1]], s=110, marker=marker, c=color, edgecolors='black',
-                       linewidths=0.5, zorder=5)
-        ax.set_xticks([])
-        ax.set_yticks([])
-        ax.set_aspect('equal', adjustable='datalim')
-        ax.set_title(panel.title, pad=2)
-        ax.set_xlabel(cos_caption(panel), fontsize=style.FONT_SIZE - 1.5, labelpad=2)
+        tsne_axes(ax, data, panel)
     handles = [Line2D([], [], ls='', marker='o', ms=3, mfc=style.HIGHLIGHT, mec='none',
                       label=data.highlight_name),
                Line2D([], [], ls='', marker='o', ms=3, mfc=style.REST, mec='none',
                       label='other classes')]
     for role, text in legend_roles(data).items():
-        color, marker = markers.get(role, (style.CENTER, 'P'))
+        color, marker = MARKERS.get(role, (style.CENTER, 'P'))
         handles.append(Line2D([], [], ls='', marker=marker, ms=7, mfc=color, mec='black',
                               mew=0.5, label=text))
     fig.legend(handles=handles, loc='outside lower center', ncol=min(len(handles), 6),
                frameon=False, handletextpad=0.2, columnspacing=0.9)
     return fig
+
+MARKERS = {'fixed': (style.FIXED, '*'), 'adapted': (style.ADAPTED, '*')}
+
+
+def tsne_axes(ax, data, panel) -> None:
+    """Draw one t-SNE panel on a matplotlib axes: the highlighted class against the rest,
+    its prototypes as stars, the cosines below (shared with the set-level figures)."""
+    hl = data.highlight
+    pts, cls = panel.points, panel.point_classes
+    rest, mine = cls != hl, cls == hl
+    ax.scatter(pts[rest, 0], pts[rest, 1], s=1.2, c=style.REST, linewidths=0, rasterized=True)
+    ax.scatter(pts[mine, 0], pts[mine, 1], s=2.0, c=style.HIGHLIGHT, linewidths=0,
+               rasterized=True)
+    for role in panel.protos:
+        p = panel.proto_point(role, hl)
+        if p is None:
+            continue
+        color, marker = MARKERS.get(role, (style.CENTER, 'P'))
+        ax.scatter([p[0]], [p[1]], s=110, marker=marker, c=color, edgecolors='black',
+                   linewidths=0.5, zorder=5)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_aspect('equal', adjustable='datalim')
+    ax.set_title(panel.title, pad=2)
+    ax.set_xlabel(cos_caption(panel), fontsize=style.FONT_SIZE - 1.5, labelpad=2)
+
 
 def proto_symbols(panel) -> dict:
     """Role -> symbol of the prototype in this panel's domain."""
