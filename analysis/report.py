@@ -83,8 +83,8 @@ def decision_caption(stats: Dict) -> str:
     larger = stats['classes_where_ssa_margin_larger']
     always = stats['ssa_centre_always_nearest']
     worst = min(cls, key=lambda n: cls[n]['ssa_rank1']) if cls else None
-    rank = (f'the SSA centre is the nearest to its own class centroid for every class in '
-            f'every image' if always else
+    rank = ('the SSA centre is the nearest to its own class centroid for every class in '
+            'every image' if always else
             f'the SSA centre is not always nearest its own class (lowest: {worst}, rank 1 in '
             f'{cls[worst]["ssa_rank1"]:.0%} of images)')
     holds = always and len(larger) == len(cls)

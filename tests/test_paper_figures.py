@@ -71,3 +71,256 @@ def test_shift_json_has_exactly_the_issue_fields(tmp_path):
         'name', 'num_pixels', 'cos_fixed', 'cos_adapted', 'cos_center', 'margin_fixed',
         'margin_center', 'rank_fixed', 'rank_center')
     assert row['rank_center'] == 2 and row['margin_fixed'] == 0.2
+
+
+# --------------------------------------------------------------------------- helpers
+
+def make_extraction(feat, label, fixed, sem=None, centers=None, pos_feat=None, teacher=None,
+                    basis=None, names=None, image_name='img', pred=None):
+    """An Extraction from constructed tensors (what extract() would return)."""
+    from analysis.extract import Extraction
+    k, c = fixed.shape
+    logits = torch.zeros(k, *feat.shape[1:])
+    return Extraction(
+        model_name='m', class_names=names or [f'c{i}' for i in range(k)], palette=None,
+        image=None, feat=feat, fixed_protos=fixed, logits=logits,
+        pred=label.clone() if pred is None else pred, pred_image=label, pos_feat=pos_feat,
+        sem_protos=sem, centers=centers, pos_basis=basis, label=label,
+        teacher_sem_protos=teacher, image_name=image_name)
+
+
+def softmax_relation(x, t=15.0):
+    """R = row-softmax(t cos), in numpy (independent of ssa_seg.classifier)."""
+    x = np.asarray(x, np.float64)
+    x = x / np.linalg.norm(x, axis=1, keepdims=True)
+    z = t * x @ x.T
+    z = np.exp(z - z.max(1, keepdims=True))
+    return z / z.sum(1, keepdims=True)
+
+
+# --------------------------------------------------------------------------- Fig. 3
+
+def test_off_diagonal_mass_by_hand():
+    from analysis.figures.distillation import off_diagonal_mass
+    assert off_diagonal_mass(np.array([[0.9, 0.1], [0.3, 0.7]])) == pytest.approx(0.2)
+    assert off_diagonal_mass(np.eye(4)) == 0.0
+
+
+def test_distillation_numbers_match_a_numpy_computation():
+    from analysis.figures.distillation import distillation_data
+    from analysis.figureset import FigureSet
+    rng = np.random.default_rng(0)
+    k, c = 3, 4
+    fixed = torch.tensor(rng.normal(size=(k, c)), dtype=torch.float32)
+    basis = torch.tensor(rng.normal(size=(k, c)), dtype=torch.float32)
+    label = torch.tensor([[0, 0, 1, 1], [0, 255, 1, 1]])          # class 2 absent
+    ssa, abl = [], []
+    for i in range(2):
+        feat = torch.tensor(rng.normal(size=(c, 2, 4)), dtype=torch.float32)
+        pos = torch.tensor(rng.normal(size=(c, 2, 4)), dtype=torch.float32)
+        sem = [torch.tensor(rng.normal(size=(k, c)), dtype=torch.float32) for _ in range(3)]
+        ssa.append(make_extraction(feat, label, fixed, sem[0], pos_feat=pos, teacher=sem[1],
+                                   basis=basis))
+        abl.append(make_extraction(feat, label, fixed, sem[2], pos_feat=pos, basis=basis))
+    data = distillation_data(FigureSet(extractions={'ssa': ssa, 'ablation': abl}))
+
+    def mass(mats):
+        r = np.mean(mats, axis=0)
+        return float(np.mean(r.sum(1) - np.diag(r)))
+
+    def class_means(e):     # label class means of F, S for the absent class
+        f = e.feat.numpy().reshape(c, -1).T.astype(np.float64)
+        lab = e.label.numpy().reshape(-1)
+        return np.stack([f[lab == j].mean(0) if (lab == j).any() else fixed.numpy()[j]
+                         for j in range(k)])
+
+    expect = {
+        'Sp with': mass([softmax_relation(e.sem_protos) for e in ssa]),
+        'S_hat with': mass([softmax_relation(e.teacher_sem_protos) for e in ssa]),
+        'Sp without': mass([softmax_relation(e.sem_protos) for e in abl]),
+        'teacher without': mass([softmax_relation(class_means(e)) for e in abl]),
+    }
+    assert data.num_images == 2
+    for name, value in expect.items():
+        assert data.off_diagonal[name] == pytest.approx(value, rel=1e-5, abs=1e-9), name
+    assert data.holds == (expect['Sp with'] < expect['Sp without']
+                          and expect['Sp with'] <= 2 * expect['S_hat with'])
+
+
+# --------------------------------------------------------------------------- Fig. 4
+
+def test_curves_read_both_log_formats(tmp_path):
+    from analysis.figures.curves import curves_data, read_log
+    from analysis.figureset import FigureSet
+    # mmengine scalars.json: train lines (time per iteration over the window) and val lines.
+    base = tmp_path / 'base_scalars.json'
+    base.write_text('\n'.join(json.dumps(r) for r in [
+        {'loss': 1.0, 'time': 0.5, 'step': 50}, {'loss': 0.9, 'time': 0.7, 'step': 100},
+        {'aAcc': 80.0, 'mIoU': 40.0, 'step': 100},
+        {'loss': 0.8, 'time': 0.6, 'step': 150}, {'loss': 0.7, 'time': 0.6, 'step': 200},
+        {'aAcc': 85.0, 'mIoU': 50.0, 'step': 200}]) + '\n')
+    # mmseg 0.x log.json: an env line, then train/val lines; mIoU as a fraction.
+    ssa = tmp_path / '20240101.log.json'
+    ssa.write_text('\n'.join(json.dumps(r) for r in [
+        {'env_info': 'x', 'seed': 0},
+        {'mode': 'train', 'epoch': 1, 'iter': 100, 'lr': 0.1, 'time': 0.66, 'loss': 2.0},
+        {'mode': 'val', 'epoch': 1, 'iter': 100, 'lr': 0.1, 'aAcc': 0.8, 'mIoU': 0.45},
+        {'mode': 'train', 'epoch': 1, 'iter': 200, 'lr': 0.1, 'time': 0.66, 'loss': 1.5},
+        {'mode': 'val', 'epoch': 1, 'iter': 200, 'lr': 0.1, 'aAcc': 0.9, 'mIoU': 0.55}]) + '\n')
+    curve = read_log(ssa)
+    assert curve.points == [(100, pytest.approx(45.0)), (200, pytest.approx(55.0))]
+    assert curve.train_seconds == pytest.approx(0.66 * 200)
+    assert read_log(base).train_seconds == pytest.approx(50 * (0.5 + 0.7 + 0.6 + 0.6))
+    fs = FigureSet(logs={'baseline': [base], 'ssa': [ssa]})
+    data = curves_data(fs)
+    assert data.baseline_final == 50.0
+    assert data.ssa_reaches_at == 200 and data.schedule == 200 and data.reach_fraction == 1.0
+    assert data.time_ratio == pytest.approx(132 / 120)
+    js = data.to_json_dict()
+    assert js['final_mIoU'] == {'baseline': 50.0, 'ssa': pytest.approx(55.0)}
+
+
+# --------------------------------------------------------------------------- Fig. 6
+
+def test_offsets_aggregate_margins_by_hand():
+    from analysis.figures.offsets import offsets_data
+    from analysis.figureset import FigureSet
+    c = 3
+    e = torch.eye(c)
+    # Two classes, 6 pixels each: class 0 along e0, class 1 along e1; F + Pf = F (Pf = 0).
+    label = torch.tensor([[0] * 6 + [1] * 6])
+    feat = torch.zeros(c, 1, 12)
+    feat[:, 0, :6] = e[0][:, None]
+    feat[:, 0, 6:] = e[1][:, None]
+    pos = torch.zeros_like(feat)
+    fixed = torch.stack([e[0], e[1]])
+    good = torch.stack([e[0], e[1]])                    # margins 1, 1
+    bad = torch.stack([e[1] + 0.5 * e[0], e[1]])        # class 0: own 0.447, other 0.894
+    pred = label.clone()
+    pred[0, :4] = 1                                      # ablation: 4 of 6 class-0 pixels -> 1
+    ssa = [make_extraction(feat, label, fixed, fixed, good, pos, image_name=f'i{i}')
+           for i in range(2)]
+    abl = [make_extraction(feat, label, fixed, fixed, good if i == 0 else bad, pos,
+                           image_name=f'i{i}', pred=pred) for i in range(2)]
+    data = offsets_data(FigureSet(extractions={'ssa': ssa, 'ablation': abl}), tsne=False)
+    worst = data.classes[0]
+    assert worst.name == 'c0' and data.worst == 'c0' and data.worst_image == 'i1'
+    own, other = 0.5 / np.sqrt(1.25), 1 / np.sqrt(1.25)
+    assert worst.margin['ssa'] == pytest.approx(1.0)
+    assert worst.margin['ablation'] == pytest.approx((1.0 + own - other) / 2)
+    assert worst.off_rate == {'ssa': 0.0, 'ablation': 0.5}
+    assert data.classes[1].lost == pytest.approx(0.0)
+    assert data.goes_to == {'c1': pytest.approx(4 / 6), 'c0': pytest.approx(2 / 6)}
+
+
+# --------------------------------------------------------------------------- Fig. 7
+
+def test_intraclass_numbers_by_hand():
+    from analysis.figures.intraclass import intraclass_numbers
+    e = torch.eye(3)
+    # Image 0: class pixels along e0 (with norm jitter), image 1: along e1.
+    pixels = [torch.stack([e[0], 3 * e[0]]), torch.stack([2 * e[1], e[1], e[1]])]
+    centers = torch.stack([e[0] + 0.1 * e[2], e[0] + 2 * e[1]])
+    fixed = e[0] + e[1]
+    n = intraclass_numbers(pixels, centers, fixed, pixels)
+    assert n['within'] == pytest.approx(1.0) and n['between'] == pytest.approx(0.0)
+    c0 = 1 / np.sqrt(1.01)
+    assert n['center_own'] == pytest.approx((c0 + 2 / np.sqrt(5)) / 2)
+    assert n['center_other'] == pytest.approx((0.0 + 1 / np.sqrt(5)) / 2)
+    assert n['center_nearest_own'] == 1.0
+    assert n['fixed'] == pytest.approx(1 / np.sqrt(2))
+    assert n['num_images'] == 2 and n['num_pixels'] == 5
+
+
+# --------------------------------------------------------------------------- Fig. 8
+
+@pytest.fixture(scope='module')
+def tiny_pair():
+    from tiny_models import tiny_config
+
+    from ssa_seg.apis import init_model
+    torch.manual_seed(0)
+    ssa = init_model(tiny_config('SegformerHead', ssa=True, num_classes=4))
+    torch.manual_seed(1)
+    base = init_model(tiny_config('SegformerHead', ssa=False, num_classes=4))
+    return base, ssa
+
+
+def hand_gradcam(model, inputs, k, mask):
+    """Grad-CAM by its definition on the backbone's last output, then the package's
+    normalisation (min-max, bilinear resize to the input, min-max)."""
+    import cv2
+    from analysis.figures.gradcam import BackboneTap
+    wrapper = BackboneTap(model).eval()
+    seen = {}
+    hook = wrapper.tap.register_forward_hook(lambda _m, _i, out: seen.setdefault('a', out))
+    out = wrapper(inputs)
+    hook.remove()
+    act = seen['a']
+    score = (out[0, k] * torch.from_numpy(mask)).sum()
+    grad = torch.autograd.grad(score, act)[0]
+    cam = torch.relu((grad.mean(dim=(2, 3), keepdim=True) * act).sum(1))[0].detach().numpy()
+    cam = cam - cam.min()
+    cam = cam / (1e-7 + cam.max())
+    cam = cv2.resize(cam, (inputs.shape[-1], inputs.shape[-2]))
+    cam = cam - cam.min()
+    return cam / (1e-7 + cam.max())
+
+
+@pytest.mark.parametrize('role', [0, 1])
+def test_gradcam_maps_match_the_definition(tiny_pair, role):
+    from analysis.figures.gradcam import gradcam_maps, share_inside
+    from ssa_seg.apis import prepare_inputs
+    model = tiny_pair[role]
+    image = np.random.default_rng(0).integers(0, 256, size=(64, 64, 3), dtype=np.uint8)
+    inputs, _ = prepare_inputs(model, image)
+    mask = np.zeros(inputs.shape[-2:], np.float32)
+    mask[:, :32] = 1
+    maps, pred = gradcam_maps(model, inputs, {2: mask})
+    expect = hand_gradcam(model, inputs, 2, mask)
+    assert maps[2].shape == expect.shape == tuple(inputs.shape[-2:])
+    np.testing.assert_allclose(maps[2], expect, atol=1e-4)
+    assert share_inside(maps[2], mask) == pytest.approx(
+        float((expect * mask).sum() / expect.sum()), abs=1e-4)
+    with torch.no_grad():
+        assert np.array_equal(pred, model.predict(inputs)[0].pred_sem_seg.data[0].numpy())
+
+
+def test_gradcam_figure_on_files(tiny_pair, tmp_path):
+    import cv2
+
+    from analysis.figures import export_figure
+    from analysis.figures.gradcam import GradcamData, gradcam_data, share_inside
+    from analysis.figureset import FigureSet
+    base, ssa = tiny_pair
+    rng = np.random.default_rng(1)
+    image = rng.integers(0, 256, size=(64, 64, 3), dtype=np.uint8)
+    label = np.zeros((64, 64), np.uint8)
+    label[:, 20:] = 1
+    label[40:, :] = 3
+    cv2.imwrite(str(tmp_path / 'a.png'), image[..., ::-1])
+    cv2.imwrite(str(tmp_path / 'a_label.png'), label)
+
+    class Spec:
+        def __init__(self, model, name):
+            self.model, self.name, self.extra = model, name, {}
+
+        def init(self, device):
+            return self.model
+
+    fs = FigureSet(specs={'baseline': Spec(base, 'b'), 'ssa': Spec(ssa, 's')},
+                   images=[(tmp_path / 'a.png', tmp_path / 'a_label.png')])
+    data = gradcam_data(fs, num_classes=2)
+    assert isinstance(data, GradcamData)
+    # Largest classes first: class 1 (40 x 44 px), class 3 (24 x 64), not class 0 (40 x 20).
+    assert data.classes == ['class_1', 'class_3'] and data.label.shape == (64, 64)
+    assert np.array_equal(data.label, label)          # the label at the input geometry
+    for role in ('baseline', 'ssa'):
+        for name, k in zip(data.classes, data.class_ids):
+            cam = data.cams[role][name]
+            assert data.inside[role][name] == pytest.approx(share_inside(cam, label == k))
+            p = data.preds[role]
+            iou = ((p == k) & (label == k)).sum() / ((p == k) | (label == k)).sum()
+            assert data.ious[role][name] == pytest.approx(iou)
+    assert export_figure(data, tmp_path / 'g.png')
+    assert json.loads(open(export_figure(data, tmp_path / 'g.json')).read())['classes']
