@@ -115,7 +115,7 @@ def test_distillation_numbers_match_a_numpy_computation():
     basis = torch.tensor(rng.normal(size=(k, c)), dtype=torch.float32)
     label = torch.tensor([[0, 0, 1, 1], [0, 255, 1, 1]])          # class 2 absent
     ssa, abl = [], []
-    for i in range(2):
+    for _ in range(2):
         feat = torch.tensor(rng.normal(size=(c, 2, 4)), dtype=torch.float32)
         pos = torch.tensor(rng.normal(size=(c, 2, 4)), dtype=torch.float32)
         sem = [torch.tensor(rng.normal(size=(k, c)), dtype=torch.float32) for _ in range(3)]
@@ -250,6 +250,7 @@ def hand_gradcam(model, inputs, k, mask):
     """Grad-CAM by its definition on the backbone's last output, then the package's
     normalisation (min-max, bilinear resize to the input, min-max)."""
     import cv2
+
     from analysis.figures.gradcam import BackboneTap
     wrapper = BackboneTap(model).eval()
     seen = {}
