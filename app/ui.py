@@ -20,7 +20,7 @@ from PIL import Image
 from analysis import colour, stats
 from analysis import io as image_io
 from analysis.extract import extract
-from analysis.figures import export_matplotlib, figure, image_kinds
+from analysis.figures import FIGURES, export_matplotlib, figure, image_kinds, set_kinds
 
 from . import views
 from .components import uploaded_file, uploaded_image
@@ -266,6 +266,15 @@ def build_demo(registry: PairRegistry, *, examples_dir: Path = EXAMPLES_DIR,
                 export_button = gr.Button('Export figures (matplotlib)', elem_id='export-button')
             figure_files = gr.File(label='Figures for papers', file_count='multiple',
                                    interactive=False, elem_id='figure-files')
+            with gr.Accordion('Set-level figures of the paper (the model pair, several images)',
+                              open=False):
+                with gr.Row():
+                    set_choice = gr.Dropdown(
+                        [(kind.title, name) for name, kind in set_kinds().items()],
+                        value=next(iter(set_kinds()), None), label='Figure', interactive=True)
+                    set_button = gr.Button('Compute (up to a minute)', elem_id='set-button')
+                set_plot = gr.Plot(label='Set-level figure', elem_id='set-plot')
+                set_caption = gr.Markdown(elem_id='set-caption')
 
         # /compare: the documented API endpoint (its widgets are not shown in the page)
         with gr.Group(visible=False):
@@ -361,6 +370,10 @@ def build_demo(registry: PairRegistry, *, examples_dir: Path = EXAMPLES_DIR,
                              [*figure_plots, figure_data],
                              api_visibility='private', concurrency_id=MODEL_QUEUE,
                              concurrency_limit=model_concurrency)
+        set_button.click(lambda name, pair: set_figure(registry, pair, name),
+                         [set_choice, pair_choice], [set_plot, set_caption],
+                         api_visibility='private', concurrency_id=MODEL_QUEUE,
+                         concurrency_limit=model_concurrency)
         export_button.click(export_figures, [figure_data, formats], figure_files,
                             api_visibility='private', concurrency_id='export',
                             concurrency_limit=1)
@@ -416,6 +429,24 @@ def analysis_figures(registry: PairRegistry, state: Optional[dict], class_name: 
         log.exception('analysis failed')
         raise user_error(f'{type(err).__name__}: {err}', 'Analysis failed') from None
     return (*(b.figure for b in bundles.values()), {name: b.data for name, b in bundles.items()})
+
+
+_FIGURE_SETS: dict = {}     # pair name -> analysis.figureset.FigureSet (extractions kept)
+
+
+def set_figure(registry: PairRegistry, pair_name: Optional[str], kind_name: str):
+    """A set-level figure (plotly) and its caption for a zoo pair: the demo pair's val
+    images (see :mod:`analysis.figureset`); the pair's extractions are kept for the next."""
+    from analysis.figureset import figure_set_from_pair
+    try:
+        spec = registry.get(pair_name or None).spec
+        if spec.name not in _FIGURE_SETS:
+            _FIGURE_SETS[spec.name] = figure_set_from_pair(spec, num_images=8)
+        bundle = figure(kind_name, _FIGURE_SETS[spec.name])
+    except (PairError, ValueError, KeyError, FileNotFoundError) as err:
+        raise user_error(err, 'Cannot draw this figure') from None
+    caption = FIGURES[kind_name].caption
+    return bundle.figure, caption(bundle.data) if caption else ''
 
 
 def export_figures(data: Optional[dict], formats: Sequence[str] = FIGURE_FORMATS) -> List[str]:
