@@ -83,6 +83,8 @@ class FigureSet:
 
     def all_extractions(self, role: str) -> List[object]:
         n = len(self.images) if self.images else len(self.extractions.get(role) or [])
+        if n == 0:
+            raise ValueError('this figure needs labelled images (--image-dir, --label-dir)')
         return [self.extraction(role, i) for i in range(n)]
 
     def log_files(self, role: str) -> List[Path]:
@@ -153,10 +155,7 @@ def figure_set_from_pair(pair, images: Optional[Sequence[Tuple[Path, Optional[Pa
     specs = {'baseline': pair.baseline, 'ssa': pair.ssa}
     if getattr(pair, 'ablation', None) is not None:
         specs['ablation'] = pair.ablation
-    if images is None:
-        if not is_demo_pair(pair):
-            raise ValueError(f'pair {pair.name!r} is not the SynthScenes demo: give the '
-                             'images (--image-dir, --label-dir)')
-        images = demo_images(num_images)
+    if images is None:     # other pairs: no default images (figures that need them say so)
+        images = demo_images(num_images) if is_demo_pair(pair) else []
     return FigureSet(specs=specs, images=list(images), device=device, name=pair.name,
                      progress=progress)

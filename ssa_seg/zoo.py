@@ -4,7 +4,7 @@
     >>> zoo = load_zoo()                        # checkpoints/manifest.yaml of this checkout
     >>> pair = zoo.pair()                       # the default (first) pair
     >>> pair.ssa.metrics['val_mIoU']
-    75.24
+    75.79
     >>> model = init_zoo_model(pair.ssa.name)   # doctest: +SKIP
 
 The manifest is found, in this order, from the ``path`` argument, the environment variable

@@ -325,3 +325,30 @@ def test_gradcam_figure_on_files(tiny_pair, tmp_path):
             assert data.ious[role][name] == pytest.approx(iou)
     assert export_figure(data, tmp_path / 'g.png')
     assert json.loads(open(export_figure(data, tmp_path / 'g.json')).read())['classes']
+
+
+# --------------------------------------------------------------------------- CLI
+
+def test_cli_set_level_figure_from_a_manifest(tmp_path, capsys):
+    from analysis.cli import main
+    logs = tmp_path / 'checkpoints' / 'logs'
+    logs.mkdir(parents=True)
+    for name, values in (('b', [30.0, 50.0]), ('s', [52.0, 60.0])):
+        (logs / f'{name}.json').write_text('\n'.join(
+            json.dumps({'mIoU': v, 'step': 100 * (i + 1)}) for i, v in enumerate(values)))
+    entry = ('- {{name: {0}, config: c.py, checkpoint: checkpoints/{0}.pth, classes: [a], '
+             'palette: [[0, 0, 0]], val_curve: checkpoints/logs/{0}.json}}')
+    (tmp_path / 'checkpoints' / 'manifest.yaml').write_text(
+        'models:\n' + entry.format('b') + '\n' + entry.format('s') + '\n'
+        'pairs:\n- {name: p, baseline: b, ssa: s}\n')
+    out = tmp_path / 'curves.json'
+    assert main(['curves', '--manifest', str(tmp_path / 'checkpoints' / 'manifest.yaml'),
+                 '--json', str(out), '--out', str(tmp_path / 'curves.png')]) == 0
+    numbers = json.loads(out.read_text())
+    assert numbers['ssa_reaches_baseline_final_at'] == 100
+    assert numbers['reach_fraction'] == 0.5 and numbers['baseline_final_mIoU'] == 50.0
+    assert (tmp_path / 'curves.png').stat().st_size > 1000
+    # A figure that needs images says so (this pair is not the demo: no default images).
+    with pytest.raises(SystemExit, match='labelled images'):
+        main(['distillation', '--manifest', str(tmp_path / 'checkpoints' / 'manifest.yaml'),
+              '--json', str(tmp_path / 'd.json')])
