@@ -230,6 +230,10 @@ def test_intraclass_numbers_by_hand():
     assert n['center_nearest_own'] == 1.0
     assert n['fixed'] == pytest.approx(1 / np.sqrt(2))
     assert n['num_images'] == 2 and n['num_pixels'] == 5
+    assert n['pixels_nearest_own_image'] == 1.0
+    # Image 1 gets two pixels along e0: they are nearer image 0's centroid.
+    mixed = [pixels[0], torch.cat([pixels[1], torch.stack([e[0], e[0] + 0.1 * e[1]])])]
+    assert intraclass_numbers(mixed, centers)['pixels_nearest_own_image'] == pytest.approx(5 / 7)
 
 
 # --------------------------------------------------------------------------- Fig. 8
@@ -352,3 +356,29 @@ def test_cli_set_level_figure_from_a_manifest(tmp_path, capsys):
     with pytest.raises(SystemExit, match='labelled images'):
         main(['distillation', '--manifest', str(tmp_path / 'checkpoints' / 'manifest.yaml'),
               '--json', str(tmp_path / 'd.json')])
+
+
+@pytest.mark.slow
+def test_paper_command_on_the_demo_models(tmp_path):
+    """Every figure, numbers.json and report.html from the shipped demo models."""
+    from analysis.cli import main
+    from ssa_seg.zoo import load_zoo
+    pair = load_zoo().pair()
+    if pair.ablation is None:
+        pytest.skip('the manifest has no ablation model')
+    assert main(['paper', '--out', str(tmp_path), '--num-images', '3']) == 0
+    numbers = json.loads((tmp_path / 'numbers.json').read_text())
+    report = (tmp_path / 'report.html').read_text()
+    for stem in ('fig1_tsne', 'fig1_shift', 'fig3_relations', 'fig4_curves', 'fig6_offsets',
+                 'fig7_intraclass', 'fig8_gradcam'):
+        for fmt in ('pdf', 'png'):
+            assert (tmp_path / f'{stem}.{fmt}').stat().st_size > 1000, stem
+        assert f'src="{stem}.png"' in report
+    # The curves end at the recorded val mIoU of each model (the same evaluation).
+    finals = numbers['fig4_curves']['final_mIoU']
+    for role in ('baseline', 'ssa', 'ablation'):
+        entry = getattr(pair, role)
+        assert finals[role] == pytest.approx(entry.metrics['val_mIoU'], abs=0.01)
+    assert numbers['fig3_relations']['num_images'] == 3
+    assert set(numbers['decision_space']['classes']) <= set(pair.ssa.classes)
+    assert 'Paper (Fig. 4)' in report and 'holds' in report

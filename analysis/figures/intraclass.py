@@ -12,7 +12,10 @@ pixel vectors, one centroid per image):
 * ``center_own`` / ``center_other``: mean cos(centre_i, centroid_i) and mean over j != i of
   cos(centre_i, centroid_j); ``center_nearest_own``: share of images whose centre is nearer
   its own image's centroid than any other image's (the centre follows the image);
-* ``fixed``: mean cos(S_k, centroid_i(F)) (the fixed prototype, in F, its own space).
+* ``fixed``: mean cos(S_k, centroid_i(F)) (the fixed prototype, in F, its own space);
+* ``pixels_nearest_own_image``: share of the class's pixels nearer their own image's
+  centroid than any other image's (chance: 1 / number of images): high = each image's
+  pixels of the class form their own group, the variance a fixed prototype cannot follow.
 """
 from __future__ import annotations
 
@@ -62,7 +65,9 @@ def intraclass_numbers(pixels: List[torch.Tensor], centers: torch.Tensor,
     off = ~torch.eye(m, dtype=torch.bool)
     between = float((cents @ cents.t())[off].mean()) if m > 1 else float('nan')
     cc = _unit(centers) @ cents.t()                                          # M x M
+    nearest = [(_unit(p) @ cents.t()).argmax(1) == i for i, p in enumerate(pixels)]
     out = {'within': within, 'between': between,
+           'pixels_nearest_own_image': float(torch.cat(nearest).double().mean()),
            'center_own': float(cc.diagonal().mean()),
            'center_other': float(cc[off].mean()) if m > 1 else float('nan'),
            'center_nearest_own': float(np.mean([int(cc[i].argmax()) == i for i in range(m)])),
@@ -120,18 +125,19 @@ def intraclass_data(figure_set, class_name=None, num_images: int = DEFAULT_IMAGE
 
 def caption(data: IntraclassData) -> str:
     n = data.numbers
-    varies = n['between'] < n['within']
+    m = n['num_images']
+    grouped = n['pixels_nearest_own_image'] > 0.5
     follows = n['center_nearest_own'] > 0.5
-    return (f'Pixel features of "{data.class_name}" from {n["num_images"]} images in one '
-            't-SNE (SSA-Seg decision space F + Pf), coloured by image, with the fixed '
-            'prototype S (star) and each image\'s adapted centre (square, image colour). Paper '
-            '(Fig. 7): large intra-class variance across images, which a fixed prototype cannot '
-            f'follow. Here: mean cos to the own image\'s centroid {n["within"]:.3f}, between '
-            f'image centroids {n["between"]:.3f} (the class '
-            f'{"moves" if varies else "does not move"} between images); each centre is nearest '
-            f'its own image\'s centroid in {n["center_nearest_own"]:.0%} of images (cos own '
-            f'{n["center_own"]:.3f} vs other {n["center_other"]:.3f}). The claim '
-            f'{"holds" if varies and follows else "does not hold"} here.')
+    return (f'Pixel features of "{data.class_name}" from {m} images in one t-SNE (SSA-Seg '
+            'decision space F + Pf), coloured by image, with the fixed prototype S (star) and '
+            'each image\'s adapted centre (square, image colour). Paper (Fig. 7): large '
+            'intra-class variance across images, which a fixed prototype cannot follow. Here: '
+            f'{n["pixels_nearest_own_image"]:.0%} of the pixels are nearer their own image\'s '
+            f'centroid than any other image\'s (chance {1 / m:.0%}); mean cos to the own '
+            f'centroid {n["within"]:.3f}, between image centroids {n["between"]:.3f}; each '
+            f'centre is nearest its own image\'s centroid in {n["center_nearest_own"]:.0%} of '
+            f'images (cos own {n["center_own"]:.3f} vs other {n["center_other"]:.3f}). The '
+            f'claim {"holds" if grouped and follows else "does not hold"} here.')
 
 
 def _image_colours(m: int):
