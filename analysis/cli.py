@@ -324,7 +324,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.command == 'paper':
         from .report import run_paper
         return run_paper(args)
-    if FIGURES[args.command].level == 'set':
+    if args.command in FIGURES and FIGURES[args.command].level == 'set':
         for path in run_set_figure(args):
             print(path)
         return 0

@@ -136,7 +136,9 @@ def caption(data: IntraclassData) -> str:
             f'centroid than any other image\'s (chance {1 / m:.0%}); mean cos to the own '
             f'centroid {n["within"]:.3f}, between image centroids {n["between"]:.3f}; each '
             f'centre is nearest its own image\'s centroid in {n["center_nearest_own"]:.0%} of '
-            f'images (cos own {n["center_own"]:.3f} vs other {n["center_other"]:.3f}). The '
+            f'images (cos own {n["center_own"]:.3f} vs other {n["center_other"]:.3f}); the '
+            'centres are far from every pixel (low cosines), so t-SNE may draw several on one '
+            'spot: the numbers, not the positions, say which image a centre follows. The '
             f'claim {"holds" if grouped and follows else "does not hold"} here.')
 
 
