@@ -439,9 +439,13 @@ def set_figure(registry: PairRegistry, pair_name: Optional[str], kind_name: str)
     images (see :mod:`analysis.figureset`); the pair's extractions are kept for the next."""
     from analysis.figureset import figure_set_from_pair
     try:
-        spec = registry.get(pair_name or None).spec
+        loaded = registry.get(pair_name or None)
+        spec = loaded.spec
         if spec.name not in _FIGURE_SETS:
-            _FIGURE_SETS[spec.name] = figure_set_from_pair(spec, num_images=8)
+            figure_set = figure_set_from_pair(spec, num_images=8)
+            # the pair's models are already loaded: lend them (the ablation loads on demand)
+            figure_set._models.update(baseline=loaded.baseline, ssa=loaded.ssa)
+            _FIGURE_SETS[spec.name] = figure_set
         bundle = figure(kind_name, _FIGURE_SETS[spec.name])
     except (PairError, ValueError, KeyError, FileNotFoundError) as err:
         raise user_error(err, 'Cannot draw this figure') from None
