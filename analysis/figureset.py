@@ -60,6 +60,10 @@ class FigureSet:
         items = self.extractions.get(role) or []
         return items[0].model_name if items else role
 
+    def use_model(self, role: str, model) -> None:
+        """Use an already loaded model for ``role`` (e.g. the app's) instead of loading one."""
+        self._models[role] = model
+
     def model(self, role: str):
         """The loaded model of ``role`` (eval mode), loaded once."""
         if role not in self._models:

@@ -444,7 +444,8 @@ def set_figure(registry: PairRegistry, pair_name: Optional[str], kind_name: str)
         if spec.name not in _FIGURE_SETS:
             figure_set = figure_set_from_pair(spec, num_images=8)
             # the pair's models are already loaded: lend them (the ablation loads on demand)
-            figure_set._models.update(baseline=loaded.baseline, ssa=loaded.ssa)
+            figure_set.use_model('baseline', loaded.baseline)
+            figure_set.use_model('ssa', loaded.ssa)
             _FIGURE_SETS[spec.name] = figure_set
         bundle = figure(kind_name, _FIGURE_SETS[spec.name])
     except (PairError, ValueError, KeyError, FileNotFoundError) as err:
