@@ -4,9 +4,15 @@
     python -m analysis relations --image I [--label L] [--classes present|all|K|a,b] --out r.svg
     python -m analysis shift     --image I [--label L] --out s.png --json shift.json
     python -m analysis all       --image-dir DIR [--label-dir DIR] --out-dir OUT --format pdf,png
+    python -m analysis curves    --out curves.pdf [--pair NAME] [--json numbers.json]
+    python -m analysis paper     --out DIR [--pair NAME] [--image-dir DIR --label-dir DIR]
     python -m analysis dataset   --data-root DIR [--split val] --out DIR   (analysis.dataset_cli)
 
-One command per registered figure kind (``analysis.figures.FIGURES``), plus ``all``.
+One command per registered figure kind (``analysis.figures.FIGURES``), plus ``all`` (every
+per-image kind) and ``paper`` (every figure of the paper, numbers.json and report.html; see
+:mod:`analysis.report`). Set-level kinds (distillation, curves, offsets, intraclass, gradcam)
+work on a zoo pair and a set of labelled images: ``--image-dir``/``--label-dir``, or for the
+SynthScenes demo pair its first ``--num-images`` val images.
 Models: ``--config C --checkpoint K`` (the SSA-Seg model; ``--baseline-config`` /
 ``--baseline-checkpoint`` add the baseline beside it where a figure draws both), or nothing,
 which takes the default pair of the model zoo (``ssa_seg.zoo``; ``--pair NAME`` for another,
@@ -24,7 +30,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 from . import io as image_io
-from .figures import FIGURES, FORMATS, export_figure
+from .figures import FIGURES, FORMATS, export_figure, image_kinds
 
 OUT_SUFFIXES = tuple('.' + f for f in FORMATS)
 BATCH_FORMATS = ('pdf', 'svg', 'png', 'html')
@@ -34,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog='python -m analysis', description=__doc__.split('\n\n')[0],
         formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split('\n\n', 1)[1])
-    parser.add_argument('command', choices=(*FIGURES, 'all'), help='which figure to make')
+    parser.add_argument('command', choices=(*FIGURES, 'all', 'paper'),
+                        help='which figure to make (paper: all of them, with a report)')
     m = parser.add_argument_group('models')
     m.add_argument('--config', help='SSA-Seg model config (default: the zoo pair)')
     m.add_argument('--checkpoint', help='SSA-Seg model checkpoint')
@@ -57,6 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     io.add_argument('--out-dir', help='batch mode (and "all"): folder for the figure set')
     io.add_argument('--format', default='pdf',
                     help='batch mode: comma-separated formats (pdf,svg,png,html); default pdf')
+    io.add_argument('--num-images', type=int, default=None,
+                    help='set-level figures and paper: how many labelled images (default: '
+                         'all of --image-dir; the demo pair: 16 val images)')
     for kind in FIGURES.values():
         if kind.add_arguments is not None:
             kind.add_arguments(parser.add_argument_group(f'{kind.name} figure'))
@@ -167,7 +177,7 @@ def _figure_set(image: Path, label: Optional[Path], kinds: List[str], out_dir: P
 
 
 def plan_jobs(args) -> List[Job]:
-    kinds = list(FIGURES) if args.command == 'all' else [args.command]
+    kinds = list(image_kinds()) if args.command == 'all' else [args.command]
     if args.image and args.image_dir:
         fail('give either --image or --image-dir, not both')
     if args.json and _json_kind(kinds) is None:
@@ -217,7 +227,7 @@ def run_job(job: Job, models: Tuple, names: Tuple[str, str], options: Dict[str, 
     from .extract import extract
 
     ssa_model, base_model = models
-    kinds = set(job.outputs) | ({_json_kind(list(FIGURES))} if job.json else set())
+    kinds = set(job.outputs) | ({_json_kind(list(image_kinds()))} if job.json else set())
     try:
         image = image_io.load_image(job.image)
         ssa = extract(ssa_model, image, job.label, reduce_zero_label=reduce_zero_label,
@@ -235,7 +245,7 @@ def run_job(job: Job, models: Tuple, names: Tuple[str, str], options: Dict[str, 
         figure = kind.plotly(data) if any(p.suffix.lower() == '.html' for p in paths) else None
         written += [export_figure(data, path, figure=figure) for path in paths]
     if job.json is not None:
-        kind = FIGURES[_json_kind(list(job.outputs) or list(FIGURES))]
+        kind = FIGURES[_json_kind(list(job.outputs) or list(image_kinds()))]
         data = computed.get(kind.name) or kind.data(ssa, base, **options.get(kind.name, {}))
         written.append(export_figure(data, job.json))
     return written
@@ -262,6 +272,53 @@ def figure_options(args, class_names: List[str]) -> Dict[str, dict]:
     return options
 
 
+def figure_set_from_args(args, progress=None):
+    """The :class:`~analysis.figureset.FigureSet` of the flags: a zoo pair (``--pair``,
+    ``--manifest``) and ``--image-dir``/``--label-dir`` or the demo images."""
+    from ssa_seg.zoo import ManifestError, load_zoo
+
+    from .figureset import DEFAULT_NUM_IMAGES, figure_set_from_pair, labelled_images
+    if args.config:
+        fail('set-level figures work on a zoo pair (--pair, --manifest), not --config')
+    if args.num_images is not None and args.num_images < 1:
+        fail('--num-images must be at least 1')
+    try:
+        pair = load_zoo(args.manifest).pair(args.pair)
+    except ManifestError as err:
+        fail(str(err))
+    images = None
+    if args.image_dir:
+        if not Path(args.image_dir).is_dir():
+            fail(f'image folder not found: {args.image_dir}')
+        images = labelled_images(args.image_dir, args.label_dir, args.num_images)
+        if not images:
+            fail(f'no images in {args.image_dir}')
+    try:
+        return figure_set_from_pair(pair, images, args.num_images or DEFAULT_NUM_IMAGES,
+                                    args.device, progress)
+    except ValueError as err:
+        fail(str(err))
+
+
+def run_set_figure(args) -> List[str]:
+    """A set-level kind: ``--out FILE`` (any format) and/or ``--json FILE``."""
+    kind = FIGURES[args.command]
+    if not args.out and not args.json:
+        fail(f'give --out FILE ({", ".join(OUT_SUFFIXES)}) and/or --json FILE')
+    if args.out:
+        _check_out(args.out, args.command)
+    options = figure_options(args, [])
+    figure_set = figure_set_from_args(args)
+    try:
+        data = kind.data(figure_set, **options.get(kind.name, {}))
+    except (ValueError, KeyError) as err:
+        fail(err.args[0])
+    written = [export_figure(data, args.out)] if args.out else []
+    if args.json:
+        written.append(export_figure(data, args.json))
+    return written
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] == 'dataset':      # a whole data set: its own parser
@@ -269,6 +326,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         return dataset_main(argv[1:])
     args = build_parser().parse_args(argv)
     figure_options(args, [])            # flag errors before any model is loaded
+    if args.command == 'paper':
+        from .report import run_paper
+        return run_paper(args)
+    if args.command in FIGURES and FIGURES[args.command].level == 'set':
+        for path in run_set_figure(args):
+            print(path)
+        return 0
     jobs = plan_jobs(args)
     ssa_spec, base_spec = resolve_models(args)
     needs_baseline = any(FIGURES[k].uses_baseline for j in jobs for k in j.outputs)

@@ -53,7 +53,10 @@ PCA_DIMS = 50
 
 BACKENDS = ('opentsne', 'sklearn')
 DEFAULT_BACKEND = 'opentsne'
-DOMAINS = ('semantic', 'spatial', 'classifier')
+# 'classifier' is the decision space (the default view): the space each model's logits are
+# computed in. 'semantic' and 'spatial' show Sp beside F and Pp beside Pf literally.
+DOMAINS = ('classifier', 'semantic', 'spatial')
+DEFAULT_DOMAINS = ('classifier',)
 # Optimisation schedule: (exaggerated, normal) iterations; see the module docstring.
 EARLY_ITER = 75
 FINAL_ITER = 150
@@ -287,10 +290,14 @@ class TsneData:
 
 def _centroid_cos(feat_rows: np.ndarray, point_classes: np.ndarray, cls: int,
                   proto: np.ndarray) -> float:
+    """cos(proto, centroid) with the centroid of :func:`analysis.shift.class_centroids`:
+    the mean of the class's L2-normalised pixel vectors."""
     members = feat_rows[point_classes == cls]
     if members.size == 0:
         return float('nan')
-    c = members.astype(np.float64).mean(0)
+    members = members.astype(np.float64)
+    members = members / np.maximum(np.linalg.norm(members, axis=1, keepdims=True), 1e-12)
+    c = members.mean(0)
     p = proto.astype(np.float64)
     return float(c @ p / max(np.linalg.norm(c) * np.linalg.norm(p), 1e-12))
 
@@ -340,7 +347,7 @@ def default_highlight(classes: np.ndarray, num_classes: int) -> int:
 
 def tsne_data(extraction, baseline=None, class_name=None, *, max_points: int = DEFAULT_MAX_POINTS,
               seed: int = 0, perplexity: float = DEFAULT_PERPLEXITY,
-              backend: str = DEFAULT_BACKEND, domains: Sequence[str] = ('semantic', 'spatial'),
+              backend: str = DEFAULT_BACKEND, domains: Sequence[str] = DEFAULT_DOMAINS,
               iterations: Tuple[int, int] = (EARLY_ITER, FINAL_ITER),
               n_jobs: int = 1) -> TsneData:
     """The panels of the t-SNE figure for one image.
@@ -349,9 +356,16 @@ def tsne_data(extraction, baseline=None, class_name=None, *, max_points: int = D
     works too: one semantic panel with its fixed prototypes). baseline: optional Extraction of
     the baseline on the same image, drawn first. class_name: name or index of the class to
     highlight (default: the class with most pixels in the SSA-Seg model's mask).
-    Panels: [baseline semantic] + SSA semantic (F with S and Sp) + SSA spatial (Pf with P and
-    Pp), and with ``'classifier'`` in ``domains`` the space the SSA-Seg logits are computed
-    in: F + Pf with S and the final centers ``center_proj(Sp + Pp)``.
+    Panels, in the order of ``domains``, after the baseline's (F with its S: the baseline
+    decides by the inner product of F with S, plus a bias):
+
+    * ``'classifier'`` (default): the decision space of SSA-Seg, F + Pf with S and the final
+      centers ``center_proj(Sp + Pp)`` (the logits are 15 cos(F + Pf, center));
+    * ``'semantic'``: Sp beside F, literally (Sp is an MLP output; nothing places it in F's
+      space, so its position there is not a claim of the method);
+    * ``'spatial'``: Pp beside Pf, with the position basis P.
+
+    Every vector is L2-normalised before embedding (the SSA classifier compares by cosine).
     """
     unknown = set(domains) - set(DOMAINS)
     if unknown:
@@ -369,32 +383,36 @@ def tsne_data(extraction, baseline=None, class_name=None, *, max_points: int = D
         bmask, _ = baseline.mask()
         panels.append(tsne_panel(
             baseline.feat.numpy(), bmask.numpy(), {'fixed': baseline.fixed_protos.numpy()},
-            {'fixed': 'fixed prototype S'}, highlight, title='Baseline: semantic',
-            domain='semantic', model_name=baseline.model_name, **common))
+            {'fixed': 'fixed prototype S'}, highlight, title='Baseline: F vs S (inner prod.)',
+            domain='classifier', model_name=baseline.model_name, **common))
     label = 'SSA-Seg' if extraction.is_ssa else 'Model'
-    if 'semantic' in domains:
-        protos = {'fixed': extraction.fixed_protos.numpy()}
-        labels = {'fixed': 'fixed prototype S'}
-        if extraction.is_ssa:
-            protos['adapted'] = extraction.sem_protos.numpy()
-            labels['adapted'] = 'adapted prototype Sp'
-        panels.append(tsne_panel(extraction.feat.numpy(), mask.numpy(), protos, labels,
-                                 highlight, title=f'{label}: semantic', domain='semantic',
-                                 model_name=extraction.model_name, **common))
-    if 'spatial' in domains and extraction.is_ssa:
-        panels.append(tsne_panel(
-            extraction.pos_feat.numpy(), mask.numpy(),
-            {'fixed': extraction.pos_basis.numpy(), 'adapted': extraction.pos_protos.numpy()},
-            {'fixed': 'position basis P', 'adapted': 'spatial prototype Pp'}, highlight,
-            title=f'{label}: spatial', domain='spatial', model_name=extraction.model_name,
-            **common))
-    if 'classifier' in domains and extraction.is_ssa:
-        panels.append(tsne_panel(
-            (extraction.feat + extraction.pos_feat).numpy(), mask.numpy(),
-            {'fixed': extraction.fixed_protos.numpy(), 'adapted': extraction.centers.numpy()},
-            {'fixed': 'fixed prototype S', 'adapted': 'final center'}, highlight,
-            title=f'{label}: classifier (F+Pf)', domain='classifier',
-            model_name=extraction.model_name, **common))
+    for domain in domains:
+        if domain == 'classifier' and extraction.is_ssa:
+            panels.append(tsne_panel(
+                (extraction.feat + extraction.pos_feat).numpy(), mask.numpy(),
+                {'fixed': extraction.fixed_protos.numpy(), 'adapted': extraction.centers.numpy()},
+                {'fixed': 'fixed prototype S', 'adapted': 'final center'}, highlight,
+                title=f'{label}: F+Pf vs centre', domain='classifier',
+                model_name=extraction.model_name, **common))
+        elif domain == 'semantic' or (domain == 'classifier' and not extraction.is_ssa):
+            protos = {'fixed': extraction.fixed_protos.numpy()}
+            labels = {'fixed': 'fixed prototype S'}
+            title = f'{label}: F vs S'
+            if extraction.is_ssa:
+                protos['adapted'] = extraction.sem_protos.numpy()
+                labels['adapted'] = 'adapted prototype Sp'
+                title = f'{label}: Sp beside F (literal)'
+            panels.append(tsne_panel(extraction.feat.numpy(), mask.numpy(), protos, labels,
+                                     highlight, title=title,
+                                     domain='semantic' if extraction.is_ssa else 'classifier',
+                                     model_name=extraction.model_name, **common))
+        elif domain == 'spatial' and extraction.is_ssa:
+            panels.append(tsne_panel(
+                extraction.pos_feat.numpy(), mask.numpy(),
+                {'fixed': extraction.pos_basis.numpy(), 'adapted': extraction.pos_protos.numpy()},
+                {'fixed': 'position basis P', 'adapted': 'spatial prototype Pp'}, highlight,
+                title=f'{label}: Pp beside Pf', domain='spatial',
+                model_name=extraction.model_name, **common))
     return TsneData(panels=panels, class_names=list(names), highlight=highlight, seed=seed,
                     perplexity=perplexity, backend=backend, max_points=max_points,
                     source=source, image_name=extraction.image_name,

@@ -25,7 +25,7 @@ from PIL import Image
 from analysis import colour, stats
 from analysis import io as image_io
 from analysis.extract import extract
-from analysis.figures import FIGURES, export_figure, figure
+from analysis.figures import FIGURES, export_figure, figure, image_kinds, set_kinds
 
 from . import views
 from .components import uploaded_file, uploaded_image
@@ -335,10 +335,10 @@ def _kind_parser(name: str) -> argparse.ArgumentParser:
 
 
 def figure_options() -> List[FigureOption]:
-    """Every figure kind's own CLI flags (``FigureKind.add_arguments``), in ``FIGURES`` order;
+    """Every per-image figure kind's own CLI flags (``FigureKind.add_arguments``), in order;
     the highlighted class is left out (the tab's class list holds the image's classes)."""
     options = []
-    for name, kind in FIGURES.items():
+    for name, kind in image_kinds().items():
         if kind.add_arguments is None:
             continue
         for action in _kind_parser(name)._actions:
@@ -369,7 +369,7 @@ def option_widget(option: FigureOption):
 def options_by_kind(options: Sequence[FigureOption], values: Sequence) -> Dict[str, dict]:
     """The figure functions' keyword options from the widgets' values, through each kind's
     own ``options_from_args`` (the CLI's checks and messages)."""
-    argv: Dict[str, List[str]] = {name: [] for name in FIGURES}
+    argv: Dict[str, List[str]] = {name: [] for name in image_kinds()}
     for option, value in zip(options, values):
         if value is None or value == '' or value == DEFAULT_OPTION:
             continue
@@ -377,7 +377,7 @@ def options_by_kind(options: Sequence[FigureOption], values: Sequence) -> Dict[s
             value = int(value)
         argv[option.kind] += [option.flag, str(value)]
     result = {}
-    for name, kind in FIGURES.items():
+    for name, kind in image_kinds().items():
         if kind.options_from_args is None:
             result[name] = {}
             continue
@@ -482,13 +482,22 @@ def build_demo(registry: PairRegistry, *, examples_dir: Path = EXAMPLES_DIR,
                 with gr.Row():
                     option_widgets = [option_widget(o) for o in options]
             figure_plots = [gr.Plot(label=kind.title, elem_id=f'{name}-plot')
-                            for name, kind in FIGURES.items()]
+                            for name, kind in image_kinds().items()]
             with gr.Row():
                 formats = gr.CheckboxGroup(list(FIGURE_FORMATS), value=list(FIGURE_FORMATS),
                                            label='Paper formats')
                 export_button = gr.Button('Download all (zip)', elem_id='export-button')
             figure_files = gr.File(label='Figures for papers', file_count='multiple',
                                    interactive=False, elem_id='figure-files')
+            with gr.Accordion('Set-level figures of the paper (the model pair, several images)',
+                              open=False):
+                with gr.Row():
+                    set_choice = gr.Dropdown(
+                        [(kind.title, name) for name, kind in set_kinds().items()],
+                        value=next(iter(set_kinds()), None), label='Figure', interactive=True)
+                    set_button = gr.Button('Compute (up to a minute)', elem_id='set-button')
+                set_plot = gr.Plot(label='Set-level figure', elem_id='set-plot')
+                set_caption = gr.Markdown(elem_id='set-caption')
 
         dataset_tab = build_dataset_tab(dataset_report)
 
@@ -606,6 +615,10 @@ def build_demo(registry: PairRegistry, *, examples_dir: Path = EXAMPLES_DIR,
                              [*figure_plots, figure_data],
                              api_visibility='private', concurrency_id=MODEL_QUEUE,
                              concurrency_limit=model_concurrency)
+        set_button.click(lambda name, pair: set_figure(registry, pair, name),
+                         [set_choice, pair_choice], [set_plot, set_caption],
+                         api_visibility='private', concurrency_id=MODEL_QUEUE,
+                         concurrency_limit=model_concurrency)
         export_button.click(download_all, [figure_data, formats, view], figure_files,
                             api_visibility='private', concurrency_id='export',
                             concurrency_limit=1)
@@ -639,7 +652,7 @@ def _class_choices(registry: PairRegistry, pair_name: Optional[str]) -> List[str
 def analysis_figures(registry: PairRegistry, state: Optional[dict], class_name: Optional[str],
                      options: Optional[Dict[str, dict]] = None,
                      progress: Optional[Progress] = None):
-    """Every registered figure (plotly) for the current image, in ``FIGURES`` order.
+    """Every registered per-image figure (plotly) for the current image, in ``FIGURES`` order.
 
     ``options``: each kind's keyword options (:func:`options_by_kind`); the highlighted
     class goes to every kind. ``progress(fraction, desc=...)`` is told each step (the page
@@ -660,12 +673,13 @@ def analysis_figures(registry: PairRegistry, state: Optional[dict], class_name: 
         step(0.0, 'Features and prototypes of the SSA-Seg model')
         ssa = extract(pair.ssa, image, label, model_name=pair.model_names['ssa'])
         base = None
-        if any(kind.uses_baseline for kind in FIGURES.values()):
+        if any(kind.uses_baseline for kind in image_kinds().values()):
             step(0.3, 'Features of the baseline')
             base = extract(pair.baseline, image, label, model_name=pair.model_names['baseline'])
         bundles = {}
-        for index, name in enumerate(FIGURES):
-            step(0.5 + 0.5 * index / len(FIGURES), f'Figure: {FIGURES[name].title}')
+        kinds = image_kinds()
+        for index, name in enumerate(kinds):
+            step(0.5 + 0.5 * index / len(kinds), f'Figure: {kinds[name].title}')
             bundles[name] = figure(name, ssa, base,
                                    **{**(options or {}).get(name, {}), 'class_name': highlight})
     except (ValueError, KeyError) as err:
@@ -674,6 +688,29 @@ def analysis_figures(registry: PairRegistry, state: Optional[dict], class_name: 
         log.exception('analysis failed')
         raise user_error(f'{type(err).__name__}: {err}', 'Analysis failed') from None
     return (*(b.figure for b in bundles.values()), {name: b.data for name, b in bundles.items()})
+
+
+_FIGURE_SETS: dict = {}     # pair name -> analysis.figureset.FigureSet (extractions kept)
+
+
+def set_figure(registry: PairRegistry, pair_name: Optional[str], kind_name: str):
+    """A set-level figure (plotly) and its caption for a zoo pair: the demo pair's val
+    images (see :mod:`analysis.figureset`); the pair's extractions are kept for the next."""
+    from analysis.figureset import figure_set_from_pair
+    try:
+        loaded = registry.get(pair_name or None)
+        spec = loaded.spec
+        if spec.name not in _FIGURE_SETS:
+            figure_set = figure_set_from_pair(spec, num_images=8)
+            # the pair's models are already loaded: lend them (the ablation loads on demand)
+            figure_set.use_model('baseline', loaded.baseline)
+            figure_set.use_model('ssa', loaded.ssa)
+            _FIGURE_SETS[spec.name] = figure_set
+        bundle = figure(kind_name, _FIGURE_SETS[spec.name])
+    except (PairError, ValueError, KeyError, FileNotFoundError) as err:
+        raise user_error(err, 'Cannot draw this figure') from None
+    caption = FIGURES[kind_name].caption
+    return bundle.figure, caption(bundle.data) if caption else ''
 
 
 def figure_file_stem(kind: str, state: Optional[dict]) -> str:

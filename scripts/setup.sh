@@ -26,5 +26,12 @@ if ! "$VENV/bin/python" -c "import mmcv.ops" >/dev/null 2>&1; then
 fi
 echo "[setup] the project (editable) with its pinned dependencies (pyproject.toml)"
 pip_install --no-build-isolation -e ".[app,analysis,test]"
+# grad-cam (analysis extra) pulls torchvision, whose registry build is linked against a CUDA
+# torch: beside the CPU torch its import fails. grad-cam uses it only for helpers the project
+# does not call (analysis/figures/gradcam.py stands in for it), so a broken build is removed
+# rather than left for other libraries to trip over.
+if ! "$VENV/bin/python" -c "import torchvision" >/dev/null 2>&1; then
+  "$VENV/bin/python" -m pip uninstall -y -q torchvision || true
+fi
 echo "$want" > "$stamp"
 echo "[setup] done: $VENV"

@@ -3,11 +3,20 @@
     .venv/bin/python scripts/train_demo_pair.py [--iters 1500] [--data-root data/synthscenes]
 
 1. generates SynthScenes (seed 0, 2000 train / 200 val, 256 x 256) if it is not there;
-2. trains the baseline and the SSA-Seg config with ``python -m ssa_seg.train``, same
-   schedule, data and seed (the configs differ only by the head type);
+2. trains the baseline, the SSA-Seg config and the ablation "SSA-Seg without distillation"
+   with ``python -m ssa_seg.train``, same schedule, data and seed (the configs differ only
+   by the head type, and the ablation by ``distillation=False``);
 3. stores each final model as a weights-only checkpoint under checkpoints/, evaluates it
    on the whole val set and on a fixed subset (the first SUBSET_IMAGES val images, which
-   a test re-checks), and writes the manifest.
+   a test re-checks), and writes the manifest;
+4. with ``--curve-interval N`` (100 for the shipped models) the run also keeps a checkpoint
+   every N iterations, and each is evaluated on the whole val set afterwards: the
+   validation curve (paper Fig. 4) goes to checkpoints/logs/<name>/val_curve.json, one
+   mmengine-style scalars line per point, beside a copy of the run's own scalars.json.
+   Evaluating saved checkpoints instead of validating inside the run keeps the training
+   itself untouched: an in-run validation draws from the global RNG (the val loader's
+   seed) and so changes every later dropout mask; checkpoint saving draws nothing, so the
+   model is bit-identical to one trained without the curve.
 
 The shipped pair was trained by two runs at once, one per core:
     export OMP_NUM_THREADS=1
@@ -30,8 +39,10 @@ sys.path.insert(0, str(ROOT))
 MODELS = {  # name -> config
     'synthscenes_baseline': 'ssa_seg/configs/demo/baseline_synthscenes.py',
     'synthscenes_ssa': 'ssa_seg/configs/demo/ssa_synthscenes.py',
+    'synthscenes_ssa_nodistill': 'ssa_seg/configs/demo/ssa_nodistill_synthscenes.py',
 }
-PAIR = dict(name='synthscenes-demo', baseline='synthscenes_baseline', ssa='synthscenes_ssa')
+PAIR = dict(name='synthscenes-demo', baseline='synthscenes_baseline', ssa='synthscenes_ssa',
+            ablation='synthscenes_ssa_nodistill')
 SUBSET_IMAGES = 40
 GENERATE = ['-m', 'ssa_seg.synthscenes', '--seed', '0', '--num-train', '2000', '--num-val', '200',
             '--size', '256']
@@ -44,6 +55,34 @@ def run(args, log):
         subprocess.run(args, check=True, stdout=fh, stderr=subprocess.STDOUT, cwd=ROOT)
 
 
+def ship_logs(name, config, work_dir, data_root):
+    """Evaluate every ``iter_*.pth`` of ``work_dir`` on the whole val set; write the curve
+    (and a copy of the run's scalars.json) under checkpoints/logs/<name>/. Returns the
+    manifest keys naming them."""
+    import json
+    import shutil
+
+    from ssa_seg.apis import init_model
+    from ssa_seg.evaluation import evaluate
+
+    out = ROOT / 'checkpoints' / 'logs' / name
+    os.makedirs(out, exist_ok=True)
+    runs = sorted(p for p in work_dir.iterdir() if p.is_dir() and p.name[:2] == '20')
+    scalars = runs[-1] / 'vis_data' / 'scalars.json'
+    shutil.copy(scalars, out / 'scalars.json')
+    points = sorted(work_dir.glob('iter_*.pth'), key=lambda p: int(p.stem.split('_')[1]))
+    lines = []
+    for path in points:
+        step = int(path.stem.split('_')[1])
+        result = evaluate(init_model(config, path), data_root=str(data_root))
+        lines.append(json.dumps(dict(aAcc=round(result['aAcc'], 2),
+                                     mIoU=round(result['mIoU'], 2), step=step)))
+        print(f'{name}: iter {step} val mIoU {result["mIoU"]:.2f}', flush=True)
+    (out / 'val_curve.json').write_text('\n'.join(lines) + '\n')
+    rel = os.path.relpath(out, ROOT)
+    return dict(train_log=f'{rel}/scalars.json', val_curve=f'{rel}/val_curve.json')
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--iters', type=int, default=None, help='override max_iters')
@@ -52,6 +91,9 @@ def main():
     parser.add_argument('--only', choices=list(MODELS), help='train one model only')
     parser.add_argument('--skip-train', action='store_true',
                         help='only export, evaluate and record an already trained work dir')
+    parser.add_argument('--curve-interval', type=int, default=None,
+                        help='keep a checkpoint every N iterations and evaluate each on the '
+                             'val set afterwards (the validation curve)')
     args = parser.parse_args()
 
     from ssa_seg.apis import init_model
@@ -76,6 +118,9 @@ def main():
                    f'test_dataloader.dataset.data_root={args.data_root}']
         if args.iters:
             options.append(f'train_cfg.max_iters={args.iters}')
+        if args.curve_interval:
+            options += [f'default_hooks.checkpoint.interval={args.curve_interval}',
+                        'default_hooks.checkpoint.max_keep_ckpts=-1']
         command = ['python', '-m', 'ssa_seg.train', config,
                    '--work-dir', os.path.relpath(work_dir, ROOT)]
         t0 = time.time()
@@ -97,6 +142,9 @@ def main():
         subset = evaluate(model, data_root=str(data_root), max_images=SUBSET_IMAGES)
         print(f'{name}: val mIoU {full["mIoU"]:.2f}, subset {subset["mIoU"]:.2f}, '
               f'{minutes:.1f} min', flush=True)
+        logs = {}
+        if args.curve_interval:
+            logs = ship_logs(name, config, work_dir, data_root)
         entries[name] = dict(
             name=name, config=config, checkpoint=checkpoint,
             classes=list(model.dataset_meta['classes']),
@@ -108,6 +156,7 @@ def main():
             train_command=' '.join(command + ['--cfg-options', *options]),
             train_minutes=round(minutes, 1),
             train_threads=int(os.environ.get('OMP_NUM_THREADS', 0)) or None,
+            **logs,
         )
     # Re-read just before writing: the two models may be trained by two processes at once.
     old = yaml.safe_load(manifest_path.read_text()) if manifest_path.exists() else {}

@@ -153,13 +153,19 @@ class SSAClassifier(nn.Module):
         num_classes: K.
         dropout_ratio: dropout before the coarse 1x1 classifier, as in mmseg heads.
         temperature: scale of the cosine logits (15 in the reference).
+        distillation: train with the ground-truth teacher and its terms (the recipe). False
+            gives the paper's ablation "SEPA + SPPA without distillation": training runs the
+            student only and keeps the terms that need no teacher (loss_ce, loss_pre_self,
+            loss_dice_pred). The teacher modules still exist, untrained, so the state-dict
+            keys stay those of released checkpoints; inference is the same either way.
     """
 
     def __init__(self, in_channels: int, num_classes: int, dropout_ratio: float = 0.1,
-                 temperature: float = DEFAULT_TEMPERATURE):
+                 temperature: float = DEFAULT_TEMPERATURE, distillation: bool = True):
         super().__init__()
         c, k = in_channels, num_classes
         self.in_channels, self.num_classes, self.temperature = c, k, temperature
+        self.distillation = distillation
         self.dropout = nn.Dropout2d(dropout_ratio) if dropout_ratio > 0 else nn.Identity()
         self.conv_seg = nn.Conv2d(c, k, kernel_size=1)              # S and the coarse mask
         self.get_feat_pos = nn.Conv2d(c, c, 3, padding=1, groups=c)  # Pf = DWConv3x3(F)
@@ -243,9 +249,13 @@ class SSAClassifier(nn.Module):
         logits = cosine_logits(feat + pos_feat, centers, self.temperature)
         return TeacherOutputs(sem_protos, pos_protos, centers, logits)
 
-    def forward_train(self, feat: Tensor, label: Tensor) -> Tuple[SSAOutputs, TeacherOutputs]:
-        """Student and teacher for a batch; label: B x h x w at any resolution."""
+    def forward_train(self, feat: Tensor, label: Tensor
+                      ) -> Tuple[SSAOutputs, Optional[TeacherOutputs]]:
+        """Student and teacher for a batch; label: B x h x w at any resolution.
+        The teacher is None when the classifier trains without distillation."""
         student = self.adapt(feat)
+        if not self.distillation:
+            return student, None
         teacher = self.teacher(feat, student.pos_feat, resize_label(label, feat.shape[-2:]))
         return student, teacher
 
@@ -370,7 +380,11 @@ def spatial_distillation_loss(pos_protos: Tensor, teacher_pos_protos: Tensor) ->
     return -(target * F.log_softmax(pos_protos, dim=-1)).sum(-1).mean()
 
 
-def ssa_losses(student: SSAOutputs, teacher: TeacherOutputs, label: Tensor,
+# The terms computed without a teacher (training with ``distillation=False``).
+STUDENT_TERMS = ('loss_ce', 'loss_pre_self', 'loss_dice_pred')
+
+
+def ssa_losses(student: SSAOutputs, teacher: Optional[TeacherOutputs], label: Tensor,
                temperature: float = DEFAULT_TEMPERATURE, align_corners: bool = False,
                weights: Optional[Dict[str, float]] = None,
                main_loss: Optional[Callable[[Tensor], Dict[str, Tensor]]] = None
@@ -384,6 +398,8 @@ def ssa_losses(student: SSAOutputs, teacher: TeacherOutputs, label: Tensor,
     entries that replace it (an mmseg head passes its own ``loss_decode`` this way, so the
     upsampled logits are shared rather than computed twice). ``weights['loss_ce']`` then
     scales every loss entry ``main_loss`` returns (not metrics such as ``acc_seg``).
+    ``teacher=None`` (training without distillation) leaves out every term that needs the
+    teacher: only :data:`STUDENT_TERMS` are returned.
     """
     unknown = set(weights or {}) - set(LOSS_WEIGHTS)
     if unknown:
@@ -392,24 +408,30 @@ def ssa_losses(student: SSAOutputs, teacher: TeacherOutputs, label: Tensor,
     size = label.shape[-2:]
     label = label.long()
     student_up = _upsample(student.logits, size, align_corners)
-    teacher_up = _upsample(teacher.logits, size, align_corners)
     coarse_up = _upsample(student.coarse, size, align_corners)
-    small = resize_label(label, student.logits.shape[-2:])
     num_valid = (label != IGNORE_INDEX).sum().clamp_min(1)
 
     def ce(logits: Tensor) -> Tensor:  # mean over valid pixels; 0 (not NaN) if none
         total = F.cross_entropy(logits, label, ignore_index=IGNORE_INDEX, reduction='sum')
         return total / num_valid
 
-    terms = {
-        'loss_pre_self': ce(coarse_up),
-        'loss_pre': ce(teacher_up),
-        'loss_dice_pred': dice_loss(student_up, label),
-        'loss_dice_gt': dice_loss(teacher_up, label),
-        'loss_kl': response_distillation_loss(student.logits, teacher.logits, small),
-        'loss_dis': semantic_distillation_loss(student.sem_protos, teacher.sem_protos, temperature),
-        'loss_pos_dis': spatial_distillation_loss(student.pos_protos, teacher.pos_protos),
-    }
+    if teacher is None:
+        terms = {'loss_pre_self': ce(coarse_up),
+                 'loss_dice_pred': dice_loss(student_up, label)}
+    else:
+        # Computed (and summed by the runner) in the reference's order.
+        teacher_up = _upsample(teacher.logits, size, align_corners)
+        small = resize_label(label, student.logits.shape[-2:])
+        terms = {
+            'loss_pre_self': ce(coarse_up),
+            'loss_pre': ce(teacher_up),
+            'loss_dice_pred': dice_loss(student_up, label),
+            'loss_dice_gt': dice_loss(teacher_up, label),
+            'loss_kl': response_distillation_loss(student.logits, teacher.logits, small),
+            'loss_dis': semantic_distillation_loss(student.sem_protos, teacher.sem_protos,
+                                                   temperature),
+            'loss_pos_dis': spatial_distillation_loss(student.pos_protos, teacher.pos_protos),
+        }
     terms = {name: value * weights[name] for name, value in terms.items()}
     if main_loss is not None:
         main = {name: value * weights['loss_ce'] if 'loss' in name else value

@@ -4,7 +4,7 @@
     >>> zoo = load_zoo()                        # checkpoints/manifest.yaml of this checkout
     >>> pair = zoo.pair()                       # the default (first) pair
     >>> pair.ssa.metrics['val_mIoU']
-    75.24
+    75.79
     >>> model = init_zoo_model(pair.ssa.name)   # doctest: +SKIP
 
 From a shell (:func:`main`)::
@@ -26,6 +26,7 @@ Its format::
         data: ...   train_command: ...          # kept in ``extra``
     pairs:
       - {name: demo, baseline: demo_baseline, ssa: demo_ssa}   # the first pair is the default
+        # optional: ablation: demo_ssa_nodistill  (SSA-Seg trained without distillation)
 """
 from __future__ import annotations
 
@@ -67,10 +68,12 @@ class ZooModel:
 
 @dataclass(frozen=True)
 class ZooPair:
-    """A baseline and its SSA-Seg form, compared side by side by the app and the analysis."""
+    """A baseline and its SSA-Seg form, compared side by side by the app and the analysis;
+    ``ablation``: optionally the SSA-Seg model trained without distillation (paper Fig. 3/6)."""
     name: str
     baseline: ZooModel
     ssa: ZooModel
+    ablation: Optional[ZooModel] = None
 
 
 @dataclass(frozen=True)
@@ -145,8 +148,9 @@ def load_zoo(path: Optional[os.PathLike] = None) -> Zoo:
     zoo = Zoo(models=models, pairs={}, path=path)
     pairs: Dict[str, ZooPair] = {}
     for raw in data.get('pairs') or []:
+        ablation = zoo.model(raw['ablation']) if raw.get('ablation') else None
         pairs[raw['name']] = ZooPair(raw['name'], zoo.model(raw['baseline']),
-                                     zoo.model(raw['ssa']))
+                                     zoo.model(raw['ssa']), ablation)
     return Zoo(models=models, pairs=pairs, path=path)
 
 

@@ -238,9 +238,15 @@ def test_stratified_sample():
 def test_tsne_data_panels_and_determinism(extractions):
     from analysis.figures import tsne_figures
     e, b = extractions
-    fig, data = tsne_figures(e, b, class_name='class_3', max_points=100, seed=1)
-    assert [p.title for p in data.panels] == ['Baseline: semantic', 'SSA-Seg: semantic',
-                                              'SSA-Seg: spatial']
+    fig, data = tsne_figures(e, b, class_name='class_3', max_points=100, seed=1,
+                             domains=('semantic', 'spatial'))
+    assert [p.title for p in data.panels] == ['Baseline: F vs S (inner prod.)',
+                                              'SSA-Seg: Sp beside F (literal)',
+                                              'SSA-Seg: Pp beside Pf']
+    # The default view is the decision space: baseline F vs S, SSA-Seg F + Pf vs centre.
+    _, default = tsne_figures(e, b, class_name='class_3', max_points=60, seed=1)
+    assert [p.domain for p in default.panels] == ['classifier', 'classifier']
+    assert default.panels[1].title == 'SSA-Seg: F+Pf vs centre'
     assert data.highlight == 3 and data.highlight_name == 'class_3'
     for panel in data.panels:
         assert panel.points.dtype == np.float32 and panel.points.shape[1] == 2
@@ -251,14 +257,16 @@ def test_tsne_data_panels_and_determinism(extractions):
             assert pts.shape == (len(panel.proto_classes), 2)
     assert set(data.panels[1].protos) == {'fixed', 'adapted'}
     assert set(data.panels[0].protos) == {'fixed'}
-    _, again = tsne_figures(e, b, class_name='class_3', max_points=100, seed=1)
+    _, again = tsne_figures(e, b, class_name='class_3', max_points=100, seed=1,
+                            domains=('semantic', 'spatial'))
     for p, q in zip(data.panels, again.panels):
         assert np.array_equal(p.points, q.points)
         assert np.array_equal(p.point_classes, q.point_classes)
         for role in p.protos:
             assert np.array_equal(p.protos[role], q.protos[role])
     # The seed picks the pixel sample (initialisation and neighbours are deterministic).
-    _, other = tsne_figures(e, b, class_name='class_3', max_points=100, seed=2)
+    _, other = tsne_figures(e, b, class_name='class_3', max_points=100, seed=2,
+                            domains=('semantic', 'spatial'))
     assert not np.array_equal(other.panels[1].point_classes, data.panels[1].point_classes) \
         or not np.array_equal(other.panels[1].points, data.panels[1].points)
     # The figure is a plain function of the data.

@@ -14,7 +14,8 @@ from ssa_seg.synthscenes import generate
 from ssa_seg.zoo import REPO_ROOT, load_zoo
 
 DEMO_CONFIGS = ['ssa_seg/configs/demo/baseline_synthscenes.py',
-                'ssa_seg/configs/demo/ssa_synthscenes.py']
+                'ssa_seg/configs/demo/ssa_synthscenes.py',
+                'ssa_seg/configs/demo/ssa_nodistill_synthscenes.py']
 MANIFEST = REPO_ROOT / 'checkpoints' / 'manifest.yaml'
 
 
@@ -54,18 +55,24 @@ def val_subset(tmp_path_factory):
 @pytest.mark.skipif(not MANIFEST.exists(), reason='no demo pair trained yet')
 def test_manifest_lists_the_demo_pair():
     pair = load_zoo().pair()
-    for entry in (pair.baseline, pair.ssa):
+    for entry in (pair.baseline, pair.ssa, pair.ablation):
         assert {'val_mIoU', 'train_minutes'} <= set(entry.metrics)
         assert 'train_command' in entry.extra
+        # the validation curve every 100 iterations (Fig. 4) ships beside the checkpoint,
+        # and its last point is the recorded val mIoU
+        curve = (REPO_ROOT / entry.extra['val_curve']).read_text().splitlines()
+        assert len(curve) == 15 and f'"mIoU": {entry.metrics["val_mIoU"]}' in curve[-1]
         assert Path(entry.checkpoint).stat().st_size < 10 * 2 ** 20   # a few MB
         assert len(entry.classes) == len(entry.palette) == 10
     assert pair.ssa.config.endswith('ssa_synthscenes.py')
-    assert pair.ssa.metrics['val_mIoU'] == 75.24 and pair.baseline.metrics['val_mIoU'] == 68.03
+    assert pair.ablation.config.endswith('ssa_nodistill_synthscenes.py')
+    assert pair.ssa.metrics['val_mIoU'] == 75.79 and pair.baseline.metrics['val_mIoU'] == 68.03
+    assert pair.ablation.metrics['val_mIoU'] == 74.06
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(not MANIFEST.exists(), reason='no demo pair trained yet')
-@pytest.mark.parametrize('role', ['baseline', 'ssa'])
+@pytest.mark.parametrize('role', ['baseline', 'ssa', 'ablation'])
 def test_shipped_checkpoint_reproduces_its_recorded_figure(role, val_subset):
     entry = getattr(load_zoo().pair(), role)
     model = entry.init()

@@ -2,8 +2,11 @@
 
 A figure kind is one module in this package that registers a :class:`FigureKind`: a data
 function ``data(ssa, baseline=None, **options)`` on :class:`~analysis.extract.Extraction`
-objects, and two renderers of the data object it returns, ``plotly`` (interactive) and
-``matplotlib`` (paper: PDF, SVG, PNG). The CLI (``python -m analysis``), the app's Analysis
+objects (per-image kinds) or ``data(figure_set, **options)`` on a
+:class:`~analysis.figureset.FigureSet` (set-level kinds, ``level='set'``: several images and
+models, e.g. the training curves or the ablation without distillation), and two renderers
+of the data object it returns, ``plotly`` (interactive) and ``matplotlib`` (paper: PDF,
+SVG, PNG). The CLI (``python -m analysis``), the app's Analysis
 tab and the exporters iterate :data:`FIGURES`; adding a figure is one module plus one line
 in the import list at the bottom of this file.
 
@@ -38,6 +41,10 @@ class FigureKind:
     uses_baseline: whether ``data`` draws the baseline model too.
     add_arguments / options_from_args: the kind's own CLI flags and their parsing.
     to_json: ``data object -> JSON-ready dict`` (for ``.json`` export), if it has numbers.
+    level: ``'image'`` (``data(ssa, baseline=None, **options)`` on one image's extractions)
+        or ``'set'`` (``data(figure_set, **options)``, see :mod:`analysis.figureset`).
+    caption: ``data object -> text``: what is plotted, which claim of the paper it checks
+        and whether it holds on these numbers (the paper report's captions).
     """
     name: str
     title: str
@@ -49,12 +56,16 @@ class FigureKind:
     add_arguments: Optional[Callable[[Any], None]] = None
     options_from_args: Optional[Callable[[Any], dict]] = None
     to_json: Optional[Callable[[Any], dict]] = None
+    level: str = 'image'
+    caption: Optional[Callable[[Any], str]] = None
 
 
 FIGURES: Dict[str, FigureKind] = {}
 
 
 def register_figure(kind: FigureKind) -> FigureKind:
+    if kind.level not in ('image', 'set'):
+        raise ValueError(f'figure kind {kind.name!r}: level must be image or set')
     if kind.name in FIGURES:
         raise ValueError(f'figure kind {kind.name!r} is registered twice')
     FIGURES[kind.name] = kind
@@ -73,10 +84,24 @@ def figure_kind(name_or_data) -> FigureKind:
     raise TypeError(f'no figure kind draws {type(name_or_data).__name__}')
 
 
+def image_kinds() -> Dict[str, FigureKind]:
+    """The per-image kinds (what the app draws for an uploaded image)."""
+    return {name: kind for name, kind in FIGURES.items() if kind.level == 'image'}
+
+
+def set_kinds() -> Dict[str, FigureKind]:
+    """The set-level kinds (several images / models)."""
+    return {name: kind for name, kind in FIGURES.items() if kind.level == 'set'}
+
+
 def figure(name: str, ssa, baseline=None, **options) -> FigureBundle:
-    """Compute figure ``name`` for an extraction (and the baseline's) and draw it in plotly."""
+    """Compute figure ``name`` and draw it in plotly: for a per-image kind ``ssa`` (and
+    ``baseline``) are extractions; for a set-level kind ``ssa`` is the FigureSet."""
     kind = figure_kind(name)
-    data = kind.data(ssa, baseline, **options)
+    if kind.level == 'set':
+        data = kind.data(ssa, **options)
+    else:
+        data = kind.data(ssa, baseline, **options)
     return FigureBundle(kind.plotly(data), data)
 
 
@@ -126,10 +151,13 @@ def export_figure(data, path, figure=None) -> str:
 
 # The figure kinds: one module each, registered on import. A new figure is one more name here.
 from . import tsne, relations, shift  # noqa: E402,F401,I001  (registration)
+# Set-level kinds (the paper's Fig. 3 with/without distillation, 4, 6, 7, 8).
+from . import distillation, curves, offsets, intraclass, gradcam  # noqa: E402,F401,I001
 from .relations import relation_figures  # noqa: E402
 from .shift import shift_data, shift_table  # noqa: E402
 from .tsne import tsne_figures  # noqa: E402
 
 __all__ = ['FIGURES', 'FORMATS', 'FigureBundle', 'FigureKind', 'export_figure',
-           'export_matplotlib', 'figure', 'figure_kind', 'matplotlib_figure', 'plotly_figure',
-           'register_figure', 'relation_figures', 'shift_data', 'shift_table', 'tsne_figures']
+           'export_matplotlib', 'figure', 'figure_kind', 'image_kinds', 'matplotlib_figure',
+           'plotly_figure', 'register_figure', 'relation_figures', 'set_kinds', 'shift_data',
+           'shift_table', 'tsne_figures']

@@ -1,5 +1,6 @@
-"""Figure kind ``shift``: per class, the cosine of the fixed and the adapted prototype to the
-class centroid of this image's pixel features (is the adapted prototype nearer?).
+"""Figure kind ``shift``: per class, is the prototype nearest its own class's pixels in the
+space where its classifier decides? Cosine to the class centroid, and the margin over the
+next class with the rank of the own class (1 = nearest).
 
 Data: :func:`shift_data` (numbers from :func:`analysis.shift.prototype_shift`); renderers:
 :func:`shift_plotly`, :func:`shift_matplotlib`; ``.json`` export of the numbers.
@@ -9,20 +10,29 @@ from __future__ import annotations
 import numpy as np
 
 from .. import style
-from ..shift import ShiftData, prototype_shift
+from ..shift import MIN_PIXELS, ShiftData, prototype_shift
 from . import FigureBundle, FigureKind, register_figure
 from .paper import new_figure
 
+# (label, cosine attribute, margin attribute, rank attribute, marker, colour)
+SERIES = (('S in F', 'cos_fixed', 'margin_fixed', 'rank_fixed', 'o', style.FIXED),
+          ('Sp in F (literal)', 'cos_adapted', None, None, 'D', style.ADAPTED),
+          ('centre in F+Pf', 'cos_center', 'margin_center', 'rank_center', 's', style.CENTER))
+PLOTLY_SYMBOL = {'o': 'circle', 'D': 'diamond', 's': 'square'}
 
-def shift_data(extraction, baseline=None, class_name=None) -> ShiftData:
-    """Per-class shift numbers of an :class:`~analysis.extract.Extraction` (every class
-    present; ``baseline`` and ``class_name`` do not change this figure)."""
+
+def shift_data(extraction, baseline=None, class_name=None,
+               min_pixels: int = MIN_PIXELS) -> ShiftData:
+    """Per-class shift numbers of an :class:`~analysis.extract.Extraction` (every class with
+    at least ``min_pixels`` pixels; ``baseline`` and ``class_name`` do not change this
+    figure)."""
     mask, source = extraction.mask()
     rows = prototype_shift(extraction.feat, mask, extraction.fixed_protos,
                            adapted=extraction.sem_protos, centers=extraction.centers,
-                           pos_feat=extraction.pos_feat, class_names=extraction.class_names)
+                           pos_feat=extraction.pos_feat, class_names=extraction.class_names,
+                           min_pixels=min_pixels)
     return ShiftData(rows=rows, source=source, model_name=extraction.model_name,
-                     image_name=extraction.image_name)
+                     image_name=extraction.image_name, min_pixels=min_pixels)
 
 
 def shift_table(extraction) -> FigureBundle:
@@ -31,78 +41,105 @@ def shift_table(extraction) -> FigureBundle:
     return FigureBundle(shift_plotly(data), data)
 
 
+def _series(rows):
+    """The series that have values in ``rows``."""
+    return [s for s in SERIES if any(getattr(r, s[1]) is not None for r in rows)]
+
+
 def shift_plotly(data: ShiftData):
     import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
     rows = data.rows
     labels = [f'{r.name} ({r.num_pixels})' for r in rows]
-    fig = go.Figure()
-    for r, lab in zip(rows, labels):
-        if r.cos_adapted is not None:
-            fig.add_trace(go.Scatter(x=[r.cos_fixed, r.cos_adapted], y=[lab, lab], mode='lines',
-                                     line=dict(color='#999999', width=2), showlegend=False,
-                                     hoverinfo='skip'))
-    series = [('fixed S', 'cos_fixed', 'circle', style.FIXED),
-              ('adapted Sp', 'cos_adapted', 'diamond', style.ADAPTED),
-              ('final center', 'cos_center', 'square-open', style.CENTER)]
-    for name, attr, sym, color in series:
-        vals = [getattr(r, attr) for r in rows]
-        if all(v is None for v in vals):
-            continue
-        keep = [i for i, v in enumerate(vals) if v is not None]
+    fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.04,
+                        subplot_titles=('cosine to own class centroid',
+                                        'margin over the next class (rank)'))
+    for name, cos_attr, margin_attr, rank_attr, marker, color in _series(rows):
+        keep = [i for i, r in enumerate(rows) if getattr(r, cos_attr) is not None]
+        sym = PLOTLY_SYMBOL[marker]
         fig.add_trace(go.Scatter(
-            x=[vals[i] for i in keep], y=[labels[i] for i in keep], mode='markers', name=name,
-            marker=dict(symbol=sym, size=11, color=color, line=dict(width=1.5, color=color)),
-            hovertemplate=f'{name}: ' + '%{x:.3f}<extra>%{y}</extra>'))
+            x=[getattr(rows[i], cos_attr) for i in keep], y=[labels[i] for i in keep],
+            mode='markers', name=name, legendgroup=name,
+            marker=dict(symbol=sym, size=11, color=color),
+            hovertemplate=f'{name}: ' + 'cos %{x:.3f}<extra>%{y}</extra>'), row=1, col=1)
+        if margin_attr is None:
+            continue
+        keep = [i for i in keep if getattr(rows[i], margin_attr) is not None]
+        fig.add_trace(go.Scatter(
+            x=[getattr(rows[i], margin_attr) for i in keep], y=[labels[i] for i in keep],
+            mode='markers+text', name=name, legendgroup=name, showlegend=False,
+            text=[f'#{getattr(rows[i], rank_attr)}' for i in keep], textposition='middle right',
+            marker=dict(symbol=sym, size=11, color=color),
+            hovertemplate=f'{name}: ' + 'margin %{x:.3f}, rank %{text}<extra>%{y}</extra>'),
+            row=1, col=2)
+    fig.add_vline(x=0, line=dict(color='#888888', width=1, dash='dot'), row=1, col=2)
     fig.update_yaxes(autorange='reversed', type='category')
     fig.update_layout(
-        template='plotly_white', height=max(260, 140 + 26 * len(rows)), autosize=True,
-        xaxis_title=f'cosine to the class centroid ({data.source} pixels)',
-        title=dict(text='Prototype shift: is the adapted prototype nearer this image\'s pixels?',
+        template='plotly_white', height=max(280, 150 + 26 * len(rows)), autosize=True,
+        title=dict(text='Is each prototype nearest its own class, where its classifier '
+                        f'decides? ({data.source} pixels, classes with >= {data.min_pixels})',
                    x=0.5),
-        legend=dict(orientation='h', yanchor='bottom', y=1.0, xanchor='center', x=0.5),
-        margin=dict(l=20, r=20, t=80, b=40))
+        legend=dict(orientation='h', yanchor='bottom', y=1.06, xanchor='center', x=0.5),
+        margin=dict(l=20, r=20, t=100, b=40))
     return fig
 
 
 def shift_matplotlib(data):
-    """Dumbbell chart: per class, cos to its pixel centroid of S -> Sp (and the final center)."""
+    """Two panels sharing the class axis: cosine of each prototype to its own class centroid
+    (S in F, Sp in F taken literally, the SSA centre in F + Pf), and the margin over the
+    nearest other class with the rank of the own class written beside each marker."""
     from matplotlib.lines import Line2D
     rows = data.rows
     n = max(len(rows), 1)
-    fig = new_figure(style.SINGLE_COLUMN, 0.55 + 0.16 * n)
-    ax = fig.subplots()
+    fig = new_figure(style.SINGLE_COLUMN, 0.8 + 0.17 * n)
+    ax_cos, ax_margin = fig.subplots(1, 2, sharey=True)
     y = np.arange(len(rows))[::-1]
-    for yi, r in zip(y, rows):
-        if r.cos_adapted is not None:
-            ax.plot([r.cos_fixed, r.cos_adapted], [yi, yi], color='#999999', lw=0.8, zorder=1)
-    ax.scatter([r.cos_fixed for r in rows], y, s=14, c=style.FIXED, zorder=3, linewidths=0)
-    handles = [Line2D([], [], ls='', marker='o', ms=4, mfc=style.FIXED, mec='none',
-                      label='fixed S')]
-    if any(r.cos_adapted is not None for r in rows):
-        ya = [yi for yi, r in zip(y, rows) if r.cos_adapted is not None]
-        ax.scatter([r.cos_adapted for r in rows if r.cos_adapted is not None], ya, s=26,
-                   marker='D', c=style.ADAPTED, zorder=4, linewidths=0)
-        handles.append(Line2D([], [], ls='', marker='D', ms=4, mfc=style.ADAPTED, mec='none',
-                              label='adapted Sp'))
-    if any(r.cos_center is not None for r in rows):
-        yc = [yi for yi, r in zip(y, rows) if r.cos_center is not None]
-        ax.scatter([r.cos_center for r in rows if r.cos_center is not None], yc, s=18,
-                   marker='s', facecolors='none', edgecolors=style.CENTER, linewidths=0.8,
-                   zorder=4)
-        handles.append(Line2D([], [], ls='', marker='s', ms=4, mfc='none', mec=style.CENTER,
-                              label='final center'))
-    ax.set_yticks(y, [f'{r.name} ({r.num_pixels})' for r in rows])
-    ax.set_xlabel(f'cosine to the class centroid ({data.source} pixels)')
-    ax.grid(axis='x', lw=0.3, color='#dddddd')
-    ax.set_axisbelow(True)
-    for side in ('top', 'right'):
-        ax.spines[side].set_visible(False)
+    handles = []
+    series = _series(rows)
+    offsets = np.linspace(-0.15, 0.15, len(series)) if len(series) > 1 else [0.0]
+    for (name, cos_attr, margin_attr, rank_attr, marker, color), dy in zip(series, offsets):
+        has = [(yi, r) for yi, r in zip(y, rows) if getattr(r, cos_attr) is not None]
+        ax_cos.scatter([getattr(r, cos_attr) for _, r in has], [yi + dy for yi, _ in has],
+                       s=16, marker=marker, c=color, linewidths=0, zorder=3)
+        handles.append(Line2D([], [], ls='', marker=marker, ms=4, mfc=color, mec='none',
+                              label=name))
+        if margin_attr is None:
+            continue
+        has = [(yi, r) for yi, r in has if getattr(r, margin_attr) is not None]
+        xs = [getattr(r, margin_attr) for _, r in has]
+        ax_margin.scatter(xs, [yi + dy for yi, _ in has], s=16, marker=marker, c=color,
+                          linewidths=0, zorder=3)
+        for x, (yi, r) in zip(xs, has):
+            ax_margin.annotate(f'{getattr(r, rank_attr)}', (x, yi + dy), xytext=(3, 0),
+                               textcoords='offset points', va='center',
+                               fontsize=style.FONT_SIZE - 2, color=color)
+    ax_margin.axvline(0, color='#888888', lw=0.5, ls=':')
+    ax_cos.set_yticks(y, [f'{r.name} ({r.num_pixels})' for r in rows])
+    ax_cos.set_xlabel('cos to own centroid')
+    ax_margin.set_xlabel('margin (rank)')
+    for ax in (ax_cos, ax_margin):
+        ax.grid(axis='x', lw=0.3, color='#dddddd')
+        ax.set_axisbelow(True)
+        for side in ('top', 'right'):
+            ax.spines[side].set_visible(False)
     fig.legend(handles=handles, loc='outside upper center', ncol=len(handles), frameon=False,
                handletextpad=0.2, columnspacing=0.8)
     return fig
 
 
+def add_arguments(group) -> None:
+    group.add_argument('--min-pixels', type=int, default=MIN_PIXELS,
+                       help=f'shift: list classes with at least this many feature-resolution '
+                            f'pixels (default {MIN_PIXELS})')
+
+
+def options_from_args(args) -> dict:
+    if args.min_pixels < 1:
+        raise ValueError('--min-pixels must be at least 1')
+    return dict(min_pixels=args.min_pixels)
+
 
 KIND = register_figure(FigureKind(
     name='shift', title='Prototype shift', data=shift_data, data_type=ShiftData,
-    plotly=shift_plotly, matplotlib=shift_matplotlib, to_json=ShiftData.to_json_dict))
+    plotly=shift_plotly, matplotlib=shift_matplotlib, to_json=ShiftData.to_json_dict,
+    add_arguments=add_arguments, options_from_args=options_from_args))

@@ -1,5 +1,7 @@
-"""Figure kind ``tsne``: t-SNE of pixel features with the fixed and adapted prototypes of one
-class (paper Fig. 1/5), semantic and spatial domain, baseline beside SSA-Seg.
+"""Figure kind ``tsne``: t-SNE of pixel features with the fixed prototype and the adapted
+centre of one class (paper Fig. 1/5), by default in the space where each classifier decides
+(baseline: F against S; SSA-Seg: F + Pf against ``center_proj(Sp + Pp)``), baseline beside
+SSA-Seg; the literal views of Sp beside F and Pp beside Pf are available as domains.
 
 Data: :func:`analysis.tsne.tsne_data`; renderers: :func:`tsne_plotly`, :func:`tsne_matplotlib`.
 """
@@ -12,6 +14,7 @@ import numpy as np
 from .. import style
 from ..tsne import (
     DEFAULT_BACKEND,
+    DEFAULT_DOMAINS,
     DEFAULT_MAX_POINTS,
     DEFAULT_PERPLEXITY,
     DOMAINS,
@@ -27,7 +30,7 @@ from .paper import new_figure
 def tsne_figures(extraction, baseline=None, class_name=None, *,
                  max_points: int = DEFAULT_MAX_POINTS, seed: int = 0,
                  perplexity: float = DEFAULT_PERPLEXITY, backend: str = DEFAULT_BACKEND,
-                 domains: Sequence[str] = ('semantic', 'spatial'),
+                 domains: Sequence[str] = DEFAULT_DOMAINS,
                  iterations: Tuple[int, int] = (EARLY_ITER, FINAL_ITER),
                  n_jobs: int = 1) -> FigureBundle:
     """t-SNE panels for one image (see :func:`analysis.tsne.tsne_data` for the arguments).
@@ -101,38 +104,45 @@ def tsne_matplotlib(data, width: Optional[float] = None):
     panel_w = width / max(n, 1)
     fig = new_figure(width, panel_w + 0.55)
     axes = fig.subplots(1, max(n, 1), squeeze=False)[0]
-    hl = data.highlight
-    markers = {'fixed': (style.FIXED, '*'), 'adapted': (style.ADAPTED, '*')}
     for ax, panel in zip(axes, data.panels):
-        pts, cls = panel.points, panel.point_classes
-        rest, mine = cls != hl, cls == hl
-        ax.scatter(pts[rest, 0], pts[rest, 1], s=1.2, c=style.REST, linewidths=0,
-                   rasterized=True)
-        ax.scatter(pts[mine, 0], pts[mine, 1], s=2.0, c=style.HIGHLIGHT, linewidths=0,
-                   rasterized=True)
-        for role in panel.protos:
-            p = panel.proto_point(role, hl)
-            if p is None:
-                continue
-            color, marker = markers.get(role, (style.CENTER, 'P'))
-            ax.scatter([p[0]], [p[1]], s=110, marker=marker, c=color, edgecolors='black',
-                       linewidths=0.5, zorder=5)
-        ax.set_xticks([])
-        ax.set_yticks([])
-        ax.set_aspect('equal', adjustable='datalim')
-        ax.set_title(panel.title, pad=2)
-        ax.set_xlabel(cos_caption(panel), fontsize=style.FONT_SIZE - 1.5, labelpad=2)
+        tsne_axes(ax, data, panel)
     handles = [Line2D([], [], ls='', marker='o', ms=3, mfc=style.HIGHLIGHT, mec='none',
                       label=data.highlight_name),
                Line2D([], [], ls='', marker='o', ms=3, mfc=style.REST, mec='none',
                       label='other classes')]
     for role, text in legend_roles(data).items():
-        color, marker = markers.get(role, (style.CENTER, 'P'))
+        color, marker = MARKERS.get(role, (style.CENTER, 'P'))
         handles.append(Line2D([], [], ls='', marker=marker, ms=7, mfc=color, mec='black',
                               mew=0.5, label=text))
     fig.legend(handles=handles, loc='outside lower center', ncol=min(len(handles), 6),
                frameon=False, handletextpad=0.2, columnspacing=0.9)
     return fig
+
+MARKERS = {'fixed': (style.FIXED, '*'), 'adapted': (style.ADAPTED, '*')}
+
+
+def tsne_axes(ax, data, panel) -> None:
+    """Draw one t-SNE panel on a matplotlib axes: the highlighted class against the rest,
+    its prototypes as stars, the cosines below (shared with the set-level figures)."""
+    hl = data.highlight
+    pts, cls = panel.points, panel.point_classes
+    rest, mine = cls != hl, cls == hl
+    ax.scatter(pts[rest, 0], pts[rest, 1], s=1.2, c=style.REST, linewidths=0, rasterized=True)
+    ax.scatter(pts[mine, 0], pts[mine, 1], s=2.0, c=style.HIGHLIGHT, linewidths=0,
+               rasterized=True)
+    for role in panel.protos:
+        p = panel.proto_point(role, hl)
+        if p is None:
+            continue
+        color, marker = MARKERS.get(role, (style.CENTER, 'P'))
+        ax.scatter([p[0]], [p[1]], s=110, marker=marker, c=color, edgecolors='black',
+                   linewidths=0.5, zorder=5)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_aspect('equal', adjustable='datalim')
+    ax.set_title(panel.title, pad=2)
+    ax.set_xlabel(cos_caption(panel), fontsize=style.FONT_SIZE - 1.5, labelpad=2)
+
 
 def proto_symbols(panel) -> dict:
     """Role -> symbol of the prototype in this panel's domain."""
@@ -168,9 +178,10 @@ def add_arguments(group) -> None:
                        help='t-SNE: class to highlight (name or index)')
     group.add_argument('--max-points', type=int, default=DEFAULT_MAX_POINTS,
                        help='t-SNE: pixel sample cap')
-    group.add_argument('--domains', default='semantic,spatial',
+    group.add_argument('--domains', default=','.join(DEFAULT_DOMAINS),
                        help='t-SNE: panels of the SSA-Seg model, from ' + ', '.join(DOMAINS)
-                            + ' (classifier: F+Pf with the final centers)')
+                            + ' (default classifier: the decision space, F+Pf with S and the '
+                            'final centers; semantic: Sp beside F, literally)')
     group.add_argument('--seed', type=int, default=0, help='t-SNE: seed (same seed, same figure)')
     group.add_argument('--perplexity', type=float, default=DEFAULT_PERPLEXITY)
     group.add_argument('--iterations', default=None, metavar='E,N',

@@ -24,18 +24,22 @@ def ssa_head(base: Type, name: str | None = None) -> Type:
     """Return the SSA-Seg form of the decode-head class ``base``.
 
     ``base`` must be an mmseg ``BaseDecodeHead`` subclass whose forward ends in
-    ``self.cls_seg(feat)``. Extra config key: ``temperature`` (default 15).
+    ``self.cls_seg(feat)``. Extra config keys: ``temperature`` (default 15) and
+    ``distillation`` (default True; False trains without the teacher, the paper's
+    "SEPA + SPPA without distillation" ablation, see :class:`SSAClassifier`).
     """
 
     class SSAHead(base):
-        def __init__(self, *args, temperature: float = DEFAULT_TEMPERATURE, **kwargs):
+        def __init__(self, *args, temperature: float = DEFAULT_TEMPERATURE,
+                     distillation: bool = True, **kwargs):
             super().__init__(*args, **kwargs)
             if self.out_channels != self.num_classes:
                 raise ValueError(f'{type(self).__name__} needs out_channels == num_classes '
                                  f'(got {self.out_channels} vs {self.num_classes}); the SSA '
                                  'classifier has one prototype per class.')
             classifier = SSAClassifier(self.channels, self.num_classes,
-                                       dropout_ratio=self.dropout_ratio, temperature=temperature)
+                                       dropout_ratio=self.dropout_ratio, temperature=temperature,
+                                       distillation=distillation)
             # Adopt the classifier's modules as the head's own (replacing conv_seg and
             # dropout) so state-dict keys match the reference; keep the classifier itself
             # out of the module tree so nothing is registered twice.
