@@ -133,7 +133,9 @@ class DatasetTab:
         for index, button in enumerate(self.buttons):
             event = button.click(lambda i=index: open_gallery_image(report, i), None,
                                  [image_in, label_in], api_visibility='private', queue=False)
-            event = event.success(None, None, None, js=SHOW_SEGMENT_TAB)
+            # A step with no Python function ends its chain (Gradio runs nothing after it):
+            # the tab switch hangs off the click on its own, the runs on another branch.
+            event.success(None, None, None, js=SHOW_SEGMENT_TAB)
             for step in then:
                 event = event.success(**step)
 

@@ -163,5 +163,6 @@ def test_gallery_click_in_the_browser_segments_that_image(tmp_path):
         page.locator('#dataset-open-3').click()
         page.wait_for_function(shown, arg='ssa-mask', timeout=120_000)
         assert page.locator('#image-input').is_visible()          # the Segment tab is shown
-        assert page.locator('#iou-table').get_by_text('mIoU').count() >= 1   # label came too
+        # the label came too: the IoU table (filled by the step after the masks) has mIoU
+        page.locator('#iou-table').get_by_text('mIoU').first.wait_for(timeout=60_000)
         browser.close()
