@@ -1,7 +1,8 @@
 """The app as a server: ``python -m app`` in a subprocess, driven through ``gradio_client``.
 
 Uses a random-weight pair built from the demo configs, so it needs no shipped checkpoint;
-every answer is checked against ``analysis.compare`` run in this process on the same weights.
+every answer is checked against ``analysis.io`` and ``analysis.stats`` run in this process
+on the same weights.
 """
 from __future__ import annotations
 
