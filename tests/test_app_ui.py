@@ -191,7 +191,7 @@ def test_analysis_tab_functions(registry, inputs):
               for o in options]
     chosen = ui.options_by_kind(options, values)
     assert chosen['tsne']['seed'] == 3 and chosen['tsne']['max_points'] == 500
-    assert chosen['relations']['scale'] == 'linear' and chosen['shift'] == {}
+    assert chosen['relations']['scale'] == 'linear' and chosen['shift'] == {'min_pixels': 5}
     tsne, relations, shift, data = ui.analysis_figures(registry, state, 'road', chosen)
     assert 'road' in tsne.layout.title.text
     assert len(relations.data) == 3            # fixed, adapted and (with the label) teacher
