@@ -42,8 +42,9 @@ def example_file(kind: str) -> Optional[str]:
 
 def _example_methods(kind: str) -> dict:
     def example_payload(self):
+        # ``url`` too: the page's Python snippet shows ``handle_file(<url>)``
         path = example_file(kind)
-        return None if path is None else handle_file(path)
+        return None if path is None else dict(handle_file(path), url=path)
 
     def example_value(self):
         return example_file(kind)

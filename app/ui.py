@@ -537,7 +537,7 @@ def build_demo(registry: PairRegistry, *, examples_dir: Path = EXAMPLES_DIR,
             # /figures and /shift share the image, label and pair widgets
             api_class = gr.Textbox(value='', label='class_name')
             api_figure_files = gr.File(label='figures', file_count='multiple')
-            api_shift = gr.JSON(label='shift')
+            api_shift_json = gr.JSON(label='shift')
             api_figures_button = gr.Button('figures')
             api_shift_button = gr.Button('shift')
 
@@ -664,7 +664,7 @@ def build_demo(registry: PairRegistry, *, examples_dir: Path = EXAMPLES_DIR,
 
         api_figures_button.click(
             figures_endpoint, [api_image, api_label, api_pair, api_class],
-            [api_figure_files, api_shift], api_name='figures', concurrency_id=MODEL_QUEUE,
+            [api_figure_files, api_shift_json], api_name='figures', concurrency_id=MODEL_QUEUE,
             concurrency_limit=model_concurrency,
             api_description='The analysis figures of an image (the Analysis tab): inputs '
             'image; optional ground-truth label, model pair name and a class to highlight '
@@ -676,7 +676,7 @@ def build_demo(registry: PairRegistry, *, examples_dir: Path = EXAMPLES_DIR,
             return api_shift(registry, image, label, pair)
 
         api_shift_button.click(
-            shift_endpoint, [api_image, api_label, api_pair], api_shift, api_name='shift',
+            shift_endpoint, [api_image, api_label, api_pair], api_shift_json, api_name='shift',
             concurrency_id=MODEL_QUEUE, concurrency_limit=model_concurrency,
             api_description='The prototype-shift numbers of the SSA-Seg model on an image '
             '(as `python -m analysis shift --json`): inputs image; optional ground-truth '
