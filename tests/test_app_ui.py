@@ -16,6 +16,7 @@ gr = pytest.importorskip('gradio')
 from app_inputs import BASELINE_CONFIG, REPO, SSA_CONFIG, tiny_pair, write_inputs  # noqa: E402
 
 from analysis import colour  # noqa: E402
+from analysis.shift import MIN_PIXELS  # noqa: E402
 from app import cli, security, ui  # noqa: E402
 from app.pairs import PairError, PairRegistry, pair_from_paths  # noqa: E402
 
@@ -210,7 +211,8 @@ def test_analysis_tab_functions(registry, inputs):
               for o in options]
     chosen = ui.options_by_kind(options, values)
     assert chosen['tsne']['seed'] == 3 and chosen['tsne']['max_points'] == 500
-    assert chosen['relations']['scale'] == 'linear' and chosen['shift'] == {}
+    assert chosen['relations']['scale'] == 'linear'
+    assert chosen['shift'] == {'min_pixels': MIN_PIXELS}      # the kind's default
     tsne, relations, shift, data = ui.analysis_figures(registry, state, 'road', chosen)
     assert 'road' in tsne.layout.title.text
     assert len(relations.data) == 3            # fixed, adapted and (with the label) teacher
