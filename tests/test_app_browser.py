@@ -1,9 +1,9 @@
 """The page in a real browser (Debian's chromium through Playwright).
 
 Uploads an image, waits for both masks and checks they are shown; a bad upload must show a
-readable error and leave the page working. With ``SSA_SAVE_SCREENSHOT=1`` the screenshot is
-written to ``docs/app_screenshot.png`` (the demo pair and a shipped example are used when
-the manifest exists), otherwise to the test's temporary folder.
+readable error and leave the page working. With ``SSA_SAVE_SCREENSHOT=1`` the screenshot of
+a clicked example is written to ``docs/app_screenshot.png`` (the demo pair is used when the
+manifest exists), otherwise to the test's temporary folder.
 """
 from __future__ import annotations
 
@@ -99,6 +99,25 @@ def test_upload_shows_both_masks(browser, server, tmp_path):
         if label.is_file():        # the ground truth adds per-class IoU and mIoU
             page.locator('#label-input input[type=file]').set_input_files(str(label))
             page.locator('#iou-table').get_by_text('mIoU').wait_for(timeout=TIMEOUT_MS)
+        page.wait_for_timeout(1000)        # let the plot finish drawing for the screenshot
+        page.screenshot(path=str(tmp_path / 'app.png'), full_page=True)
+        assert (tmp_path / 'app.png').stat().st_size > 10_000
+    finally:
+        page.close()
+
+
+def test_example_click_screenshot(browser, server, tmp_path):
+    """What a new user sees first: a shipped example (with its label) clicked and segmented.
+    The README's screenshot (``SSA_SAVE_SCREENSHOT=1``)."""
+    image = _example_image()
+    if image is None:
+        pytest.skip('no shipped examples in app/examples/images')
+    page = _open(browser, server)
+    try:
+        page.get_by_text(image.name).first.click()
+        page.locator('#gt-mask img').wait_for(state='visible', timeout=TIMEOUT_MS)
+        page.locator('#iou-table').get_by_text('mIoU').wait_for(timeout=TIMEOUT_MS)
+        assert _shown(page, 'baseline-mask') and _shown(page, 'ssa-mask')
         page.wait_for_timeout(1000)        # let the plot finish drawing for the screenshot
         target = SCREENSHOT if os.environ.get('SSA_SAVE_SCREENSHOT') else tmp_path / 'app.png'
         target.parent.mkdir(parents=True, exist_ok=True)
