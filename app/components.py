@@ -20,11 +20,36 @@ import time, which a library must not do to its own source folder.
 from __future__ import annotations
 
 from abc import ABCMeta
+from pathlib import Path
+from typing import Optional
 
 import gradio as gr
+from gradio_client import handle_file
 from gradio_client import utils as client_utils
 
 REMOTE_REFUSED = 'This app does not fetch URLs; upload the file itself.'
+EXAMPLES_DIR = Path(__file__).resolve().parent / 'examples'
+
+
+def example_file(kind: str) -> Optional[str]:
+    """The first shipped example of ``kind`` (``images`` or ``labels``), as a local path:
+    the "Use via API" page's example input (Gradio's own is a GitHub URL, which neither
+    works offline nor passes this app's refusal of URLs)."""
+    folder = EXAMPLES_DIR / kind
+    files = sorted(f for f in folder.glob('*.png') if f.is_file()) if folder.is_dir() else []
+    return str(files[0]) if files else None
+
+
+def _example_methods(kind: str) -> dict:
+    def example_payload(self):
+        # ``url`` too: the page's Python snippet shows ``handle_file(<url>)``
+        path = example_file(kind)
+        return None if path is None else dict(handle_file(path), url=path)
+
+    def example_value(self):
+        return example_file(kind)
+
+    return dict(example_payload=example_payload, example_value=example_value)
 
 
 def _refuse_remote(url_or_file_path) -> None:
@@ -63,10 +88,10 @@ def _path_only(self, payload):
 
 UploadedImage = _component_class('UploadedImage', gr.Image, dict(
     preprocess=_path_only, async_move_resource_to_block_cache=_async_local_move,
-    move_resource_to_block_cache=_local_move))
+    move_resource_to_block_cache=_local_move, **_example_methods('images')))
 UploadedFile = _component_class('UploadedFile', gr.File, dict(
     async_move_resource_to_block_cache=_async_local_move,
-    move_resource_to_block_cache=_local_move))
+    move_resource_to_block_cache=_local_move, **_example_methods('labels')))
 
 
 def uploaded_image(**kwargs) -> gr.Image:

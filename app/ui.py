@@ -45,6 +45,25 @@ ALL_CLASSES = '(all classes)'       # the class filter's "no filter"
 MAP_DIFFER = 'where the models differ'
 MAP_ERRORS = 'error map (needs a label)'
 DEFAULT_OPTION = '(default)'
+# Hides the image widget's preview until the browser has read the image's size (from its
+# header; Chromium decodes the pixels only when it paints them) and keeps it hidden above the
+# app's pixel limit. Measured in chromium after an example click: a 12000 x 12000 PNG preview
+# blocked the page's main thread 1.1-1.8 s (3 of 4 runs) before the refusal was shown.
+PREVIEW_GUARD_JS = """() => {
+  const guard = (img) => {
+    if (img.dataset.ssaGuard === img.src) return;
+    img.dataset.ssaGuard = img.src;
+    img.style.visibility = 'hidden';
+    const show = () => {
+      if (img.naturalWidth * img.naturalHeight <= MAX_PIXELS) img.style.visibility = '';
+    };
+    if (img.complete) show(); else img.addEventListener('load', show, {once: true});
+  };
+  const scan = () => document.querySelectorAll('#image-input img').forEach(guard);
+  new MutationObserver(scan).observe(document.body, {subtree: true, childList: true,
+                                                     attributes: true, attributeFilter: ['src']});
+  scan();
+}"""
 # ``progress(fraction, desc)``: what gr.Progress accepts; a reference model takes seconds on CPU
 Progress = Callable[..., object]
 
@@ -132,6 +151,34 @@ def _reporter(progress: Optional[Progress]) -> Callable[[float, str], None]:
 
 # --------------------------------------------------------------------------- core calls
 
+def load_inputs(registry: PairRegistry, image_path: Optional[str],
+                label_path: Optional[str] = None, pair_name: Optional[str] = None,
+                on_bad_label: Optional[Callable[[str], None]] = None):
+    """(loaded pair, ``LoadedImage``, label at the image size or None), with the page's
+    messages. ``on_bad_label(problem)``: a label that does not fit is set aside and
+    reported there instead of failing."""
+    if not image_path:
+        raise user_error('Upload an image (or pick an example) first.', 'No image')
+    try:
+        pair = registry.get(pair_name or None)
+    except PairError as err:
+        raise user_error(err, 'Model pair unavailable') from None
+    try:
+        image = image_io.load_image(image_path)
+    except image_io.ImageLoadError as err:
+        raise user_error(err, 'Cannot read this image') from None
+    label = None
+    if label_path:
+        try:
+            label = image_io.load_label(label_path, image.size, pair.num_classes,
+                                        palette=pair.palette)
+        except image_io.ImageLoadError as err:
+            if on_bad_label is None:
+                raise user_error(err, 'Cannot use this label') from None
+            on_bad_label(str(err))
+    return pair, image, label
+
+
 class ComparisonRun:
     """One comparison: the loaded image, both segmentations, the label and the statistics."""
 
@@ -143,27 +190,11 @@ class ComparisonRun:
         ``progress(fraction, desc=...)`` is told each step (the page passes gr.Progress)."""
         step = _reporter(progress)
 
-        if not image_path:
-            raise user_error('Upload an image (or pick an example) first.', 'No image')
         step(0.0, 'Loading the model pair')
-        try:
-            self.pair = registry.get(pair_name or None)
-        except PairError as err:
-            raise user_error(err, 'Model pair unavailable') from None
-        try:
-            self.image = image_io.load_image(image_path)
-        except image_io.ImageLoadError as err:
-            raise user_error(err, 'Cannot read this image') from None
-        self.label = None
         self.label_problem: Optional[str] = None
-        if label_path:
-            try:
-                self.label = image_io.load_label(label_path, self.image.size,
-                                                self.pair.num_classes, palette=self.pair.palette)
-            except image_io.ImageLoadError as err:
-                if not drop_bad_label:
-                    raise user_error(err, 'Cannot use this label') from None
-                self.label_problem = str(err)
+        self.pair, self.image, self.label = load_inputs(
+            registry, image_path, label_path, pair_name,
+            on_bad_label=self._drop_label if drop_bad_label else None)
         try:
             # the two models one after the other (as stats.segment_pair), reporting between
             step(0.1, f'Segmenting with {self.pair.model_names["baseline"]} (baseline)')
@@ -179,6 +210,9 @@ class ComparisonRun:
         self.stats = stats.comparison_statistics(
             self.image, self.segmentation, self.pair.classes, self.label,
             pair_name=self.pair.name, model_names=self.pair.model_names)
+
+    def _drop_label(self, problem: str) -> None:
+        self.label_problem = problem
 
     def overlays(self, opacity: float):
         work = self.image.work
@@ -519,6 +553,12 @@ def build_demo(registry: PairRegistry, *, examples_dir: Path = EXAMPLES_DIR,
                            gr.File(label='baseline_mask'),
                            gr.File(label='ssa_mask')]
             api_button = gr.Button('compare')
+            # /figures and /shift share the image, label and pair widgets
+            api_class = gr.Textbox(value='', label='class_name')
+            api_figure_files = gr.File(label='figures', file_count='multiple')
+            api_shift_json = gr.JSON(label='shift')
+            api_figures_button = gr.Button('figures')
+            api_shift_button = gr.Button('shift')
 
         # ------------------------------------------------------------------ events
         # A run shows its one message (or none) and either all new results or none: a
@@ -593,6 +633,11 @@ def build_demo(registry: PairRegistry, *, examples_dir: Path = EXAMPLES_DIR,
             example_run.then(None, js="() => document.querySelector('#viewer')?.scrollIntoView("
                                       "{block: 'start', behavior: 'instant'})")
         dataset_tab.connect(image_in, label_in, segment_event, details_event)
+        # the upload widget's preview is drawn only for images the server would accept:
+        # a 144-megapixel PNG otherwise costs the browser seconds of decoding first
+        demo.load(None, js=PREVIEW_GUARD_JS.replace('MAX_PIXELS',
+                                                    str(image_io.MAX_IMAGE_PIXELS)),
+                  api_visibility='private', queue=False)
 
         # redraws without the models: opacity (mouse, keyboard and the number box all
         # change the value), the map kind and the class filter; zoom and pan are kept
@@ -637,6 +682,29 @@ def build_demo(registry: PairRegistry, *, examples_dir: Path = EXAMPLES_DIR,
                          'the statistics (pixel share per class, inference times, and with a '
                          'label per-class IoU and mIoU) as JSON, and the two class-index masks '
                          '(indexed PNG at the image size).')
+
+        def figures_endpoint(image, label=None, pair=registry.default, class_name=''):
+            return api_figures(registry, image, label, pair, class_name)
+
+        api_figures_button.click(
+            figures_endpoint, [api_image, api_label, api_pair, api_class],
+            [api_figure_files, api_shift_json], api_name='figures', concurrency_id=MODEL_QUEUE,
+            concurrency_limit=model_concurrency,
+            api_description='The analysis figures of an image (the Analysis tab): inputs '
+            'image; optional ground-truth label, model pair name and a class to highlight '
+            '(empty: each figure\'s default). Returns every per-image figure as a PNG file '
+            '(paper version, named <image>_<model>_<figure>.png, with the .json numbers of '
+            'the figures that have them) and the prototype-shift numbers as JSON.')
+
+        def shift_endpoint(image, label=None, pair=registry.default):
+            return api_shift(registry, image, label, pair)
+
+        api_shift_button.click(
+            shift_endpoint, [api_image, api_label, api_pair], api_shift_json, api_name='shift',
+            concurrency_id=MODEL_QUEUE, concurrency_limit=model_concurrency,
+            api_description='The prototype-shift numbers of the SSA-Seg model on an image '
+            '(as `python -m analysis shift --json`): inputs image; optional ground-truth '
+            'label and model pair name.')
     return demo
 
 
@@ -649,6 +717,28 @@ def _class_choices(registry: PairRegistry, pair_name: Optional[str]) -> List[str
 
 # --------------------------------------------------------------------------- analysis tab
 
+def _extractions(registry: PairRegistry, state: Optional[dict], with_baseline: bool,
+                 step: Callable[[float, str], None]):
+    """(pair, SSA-Seg extraction, baseline extraction or None) of the image in ``state``
+    (:func:`analysis.extract.extract` on its processing-size image and label)."""
+    if not state:
+        raise user_error('Segment an image in the Segment tab first.', 'No image yet')
+    try:
+        pair = registry.get(state['pair'])
+    except PairError as err:
+        raise user_error(err, 'Model pair unavailable') from None
+    label = state.get('label')
+    image = image_io.load_image(state['work'])
+    image.name = state.get('name', '')
+    step(0.0, 'Features and prototypes of the SSA-Seg model')
+    ssa = extract(pair.ssa, image, label, model_name=pair.model_names['ssa'])
+    base = None
+    if with_baseline:
+        step(0.3, 'Features of the baseline')
+        base = extract(pair.baseline, image, label, model_name=pair.model_names['baseline'])
+    return pair, ssa, base
+
+
 def analysis_figures(registry: PairRegistry, state: Optional[dict], class_name: Optional[str],
                      options: Optional[Dict[str, dict]] = None,
                      progress: Optional[Progress] = None):
@@ -659,35 +749,68 @@ def analysis_figures(registry: PairRegistry, state: Optional[dict], class_name: 
     passes gr.Progress). Returns the figures and, last, their data objects by kind (kept
     for :func:`export_figures`)."""
     step = _reporter(progress)
-    if not state:
-        raise user_error('Segment an image in the Segment tab first.', 'No image yet')
-    try:
-        pair = registry.get(state['pair'])
-    except PairError as err:
-        raise user_error(err, 'Model pair unavailable') from None
-    label = state.get('label')
     highlight = None if class_name in (None, '', AUTO_CLASS) else class_name
+    kinds = image_kinds()
     try:
-        image = image_io.load_image(state['work'])
-        image.name = state.get('name', '')
-        step(0.0, 'Features and prototypes of the SSA-Seg model')
-        ssa = extract(pair.ssa, image, label, model_name=pair.model_names['ssa'])
-        base = None
-        if any(kind.uses_baseline for kind in image_kinds().values()):
-            step(0.3, 'Features of the baseline')
-            base = extract(pair.baseline, image, label, model_name=pair.model_names['baseline'])
+        _, ssa, base = _extractions(registry, state, any(k.uses_baseline
+                                                         for k in kinds.values()), step)
         bundles = {}
-        kinds = image_kinds()
         for index, name in enumerate(kinds):
             step(0.5 + 0.5 * index / len(kinds), f'Figure: {kinds[name].title}')
             bundles[name] = figure(name, ssa, base,
                                    **{**(options or {}).get(name, {}), 'class_name': highlight})
+    except gr.Error:
+        raise
     except (ValueError, KeyError) as err:
         raise user_error(err, 'Cannot draw these figures') from None
     except Exception as err:
         log.exception('analysis failed')
         raise user_error(f'{type(err).__name__}: {err}', 'Analysis failed') from None
     return (*(b.figure for b in bundles.values()), {name: b.data for name, b in bundles.items()})
+
+
+def shift_numbers(registry: PairRegistry, state: Optional[dict]) -> dict:
+    """The ``shift`` figure kind's numbers (its ``to_json``) for the image in ``state``:
+    the SSA-Seg model only, no figure drawn."""
+    kind = FIGURES['shift']
+    try:
+        _, ssa, _ = _extractions(registry, state, False, _reporter(None))
+        return kind.to_json(kind.data(ssa))
+    except gr.Error:
+        raise
+    except (ValueError, KeyError) as err:
+        raise user_error(err, 'Cannot compute the shift') from None
+    except Exception as err:
+        log.exception('shift failed')
+        raise user_error(f'{type(err).__name__}: {err}', 'Analysis failed') from None
+
+
+# --------------------------------------------------------------------------- analysis API
+
+def analysis_state(registry: PairRegistry, image, label=None, pair_name=None) -> dict:
+    """What the Analysis tab keeps of a segmented image (its processing-size image, the label
+    at that size, names), from an image and optional label file, without segmenting."""
+    pair, loaded, label_map = load_inputs(registry, _path_of(image), _path_of(label), pair_name)
+    return dict(pair=pair.name, work=loaded.work, name=loaded.name or 'image',
+                size=loaded.size, model_names=dict(pair.model_names),
+                label=None if label_map is None else
+                image_io.upsample_nearest(label_map, loaded.work_size))
+
+
+def api_figures(registry: PairRegistry, image, label=None, pair_name=None,
+                class_name=None):
+    """The ``/figures`` endpoint: every per-image figure as a PNG file (the paper version,
+    :func:`analysis.figures.export_figure`; plus the ``.json`` numbers of the kinds that
+    have them), named ``<image>_<model>_<figure>``, and the shift numbers as JSON."""
+    state = analysis_state(registry, image, label, pair_name)
+    *_, data = analysis_figures(registry, state, class_name or None)
+    return export_figures(data, ['png'], state), FIGURES['shift'].to_json(data['shift'])
+
+
+def api_shift(registry: PairRegistry, image, label=None, pair_name=None) -> dict:
+    """The ``/shift`` endpoint: the prototype-shift numbers (as ``python -m analysis shift
+    --json``) of the SSA-Seg model on the image."""
+    return shift_numbers(registry, analysis_state(registry, image, label, pair_name))
 
 
 _FIGURE_SETS: dict = {}     # pair name -> analysis.figureset.FigureSet (extractions kept)

@@ -1,9 +1,9 @@
 """The page in a real browser (Debian's chromium through Playwright).
 
 Uploads an image, waits for both masks and checks they are shown; a bad upload must show a
-readable error and leave the page working. With ``SSA_SAVE_SCREENSHOT=1`` the screenshot is
-written to ``docs/app_screenshot.png`` (the demo pair and a shipped example are used when
-the manifest exists), otherwise to the test's temporary folder.
+readable error and leave the page working. With ``SSA_SAVE_SCREENSHOT=1`` the screenshot of
+a clicked example is written to ``docs/app_screenshot.png`` (the demo pair is used when the
+manifest exists), otherwise to the test's temporary folder.
 """
 from __future__ import annotations
 
@@ -100,6 +100,25 @@ def test_upload_shows_both_masks(browser, server, tmp_path):
             page.locator('#label-input input[type=file]').set_input_files(str(label))
             page.locator('#iou-table').get_by_text('mIoU').wait_for(timeout=TIMEOUT_MS)
         page.wait_for_timeout(1000)        # let the plot finish drawing for the screenshot
+        page.screenshot(path=str(tmp_path / 'app.png'), full_page=True)
+        assert (tmp_path / 'app.png').stat().st_size > 10_000
+    finally:
+        page.close()
+
+
+def test_example_click_screenshot(browser, server, tmp_path):
+    """What a new user sees first: a shipped example (with its label) clicked and segmented.
+    The README's screenshot (``SSA_SAVE_SCREENSHOT=1``)."""
+    image = _example_image()
+    if image is None:
+        pytest.skip('no shipped examples in app/examples/images')
+    page = _open(browser, server)
+    try:
+        page.get_by_text(image.name).first.click()
+        page.locator('#gt-mask img').wait_for(state='visible', timeout=TIMEOUT_MS)
+        page.locator('#iou-table').get_by_text('mIoU').wait_for(timeout=TIMEOUT_MS)
+        assert _shown(page, 'baseline-mask') and _shown(page, 'ssa-mask')
+        page.wait_for_timeout(1000)        # let the plot finish drawing for the screenshot
         target = SCREENSHOT if os.environ.get('SSA_SAVE_SCREENSHOT') else tmp_path / 'app.png'
         target.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(target), full_page=True)
@@ -166,6 +185,11 @@ def _big_png(path: Path) -> Path:
     return path
 
 
+def _preview_visibility(page) -> str:
+    return page.evaluate("""() => { const img = document.querySelector('#image-input img');
+        return img ? getComputedStyle(img).visibility : 'none'; }""")
+
+
 def _click_example(page):
     examples = sorted((REPO / 'app' / 'examples' / 'images').glob('*.png'))
     if not examples:
@@ -175,6 +199,7 @@ def _click_example(page):
     page.locator('#gt-mask img').wait_for(state='visible', timeout=TIMEOUT_MS)
     # the run's tables too (a refusal sent while they are drawn waits for them)
     page.locator('#iou-table').get_by_text('mIoU').wait_for(timeout=TIMEOUT_MS)
+    assert _preview_visibility(page) == 'visible'      # an acceptable image is previewed
 
 
 def _upload_and_time(page, server, path, words):
@@ -240,10 +265,11 @@ def test_bad_inputs_get_one_message_on_every_path(browser, server, tmp_path, pat
             assert page.locator('#baseline-mask').count() == 0
             if name == 'big':
                 assert grown < 200, f'{grown:.0f} MiB'
-                # the server answers within ~0.3 s on every path (see the report); after an
-                # example the page itself can take seconds more to draw the 144-megapixel
-                # preview in the image widget before it shows the message
-                assert seconds < 10.0
+                # the server answers within ~0.3 s on every path; the page does not draw
+                # the 144-megapixel preview (ui.PREVIEW_GUARD_JS), which after an example
+                # click blocked it for 1-2 s (a loose bound: 2 cores shared with other work)
+                assert seconds < 3.0
+                assert _preview_visibility(page) == 'hidden'
         finally:
             page.close()
     assert server.alive()

@@ -6,13 +6,24 @@ on the same weights.
 """
 from __future__ import annotations
 
+import json
 import threading
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 import numpy as np
 import pytest
-from app_inputs import BASELINE_CONFIG, REPO, SSA_CONFIG, AppServer, scene, tiny_pair, write_inputs
+from app_inputs import (
+    BASELINE_CONFIG,
+    NUM_CLASSES,
+    REPO,
+    SSA_CONFIG,
+    AppServer,
+    scene,
+    tiny_pair,
+    write_inputs,
+)
 from PIL import Image
 
 from analysis import colour, stats
@@ -120,6 +131,91 @@ def test_label_adds_iou(client, inputs, local_models):
     want, _ = expected(local_models, inputs['rgb'], inputs['label'])
     assert stats['evaluation'] is not None
     assert without_times(stats) == without_times(want)
+
+
+# --------------------------------------------------------------------------- /figures, /shift
+
+def expected_shift(models, path, label=None):
+    """The shift numbers of the SSA-Seg model, from the library in this process."""
+    from analysis.extract import extract
+    from analysis.figures import FIGURES
+
+    image = image_io.load_image(path)
+    lab = None if label is None else image_io.load_label(label, image.size, NUM_CLASSES)
+    kind = FIGURES['shift']
+    return kind.to_json(kind.data(extract(models[1], image, lab, model_name='tiny_ssa')))
+
+
+def assert_json_close(got, want, path='$'):
+    """Equal structure and strings; numbers within 1e-5 (the server may use other threads)."""
+    if isinstance(want, dict):
+        assert isinstance(got, dict) and sorted(got) == sorted(want), path
+        for key in want:
+            assert_json_close(got[key], want[key], f'{path}.{key}')
+    elif isinstance(want, (list, tuple)):
+        assert isinstance(got, list) and len(got) == len(want), path
+        for i, (g, w) in enumerate(zip(got, want)):
+            assert_json_close(g, w, f'{path}[{i}]')
+    elif isinstance(want, float) and not isinstance(want, bool):
+        assert got == pytest.approx(want, abs=1e-5, nan_ok=True), path
+    else:
+        assert got == want, path
+
+
+@pytest.mark.parametrize('with_label', [False, True])
+def test_shift_endpoint_matches_the_library(client, inputs, local_models, with_label):
+    label = inputs['label'] if with_label else None
+    got = client.predict(handle_file(str(inputs['rgb'])),
+                         handle_file(str(label)) if label else None, api_name='/shift')
+    want = expected_shift(local_models, inputs['rgb'], label)
+    assert_json_close(got, want)
+
+
+def test_figures_endpoint_matches_the_library(client, inputs, local_models):
+    from analysis.figures import FIGURES, image_kinds
+
+    files, shift = client.predict(handle_file(str(inputs['rgb'])),
+                                  handle_file(str(inputs['label'])), api_name='/figures')
+    names = sorted(Path(f).name for f in files)
+    want_names = []
+    for kind_name, kind in image_kinds().items():
+        model = 'tiny_baseline_vs_tiny_ssa' if kind.uses_baseline else 'tiny_ssa'
+        want_names.append(f'rgb_{model}_{kind_name}.png')
+        if kind.to_json:
+            want_names.append(f'rgb_{model}_{kind_name}.json')
+    assert names == sorted(want_names)
+    for path in files:
+        if path.endswith('.png'):
+            with Image.open(path) as picture:
+                assert picture.format == 'PNG' and min(picture.size) > 100
+    want = expected_shift(local_models, inputs['rgb'], inputs['label'])
+    assert_json_close(shift, want)
+    shift_file = next(f for f in files if f.endswith('_shift.json'))
+    assert_json_close(json.loads(Path(shift_file).read_text()), want)
+    assert FIGURES['shift'].to_json is not None
+
+
+def test_analysis_endpoints_refuse_unusable_images(client, server, inputs):
+    for api_name in ('/shift', '/figures'):
+        with pytest.raises(AppError, match='not a readable image'):
+            client.predict(handle_file(str(inputs['not_image'])), api_name=api_name)
+    assert server.alive()
+
+
+def test_api_examples_are_local_files(server):
+    """The "Use via API" page's example inputs (what /info serves) name no web URL."""
+    with urllib.request.urlopen(server.url + 'gradio_api/info', timeout=10) as resp:
+        text = resp.read().decode()
+    # the snippets connect to this server; nothing else is a web address
+    text = text.replace(server.url.rstrip('/'), 'SERVER')
+    assert 'http://' not in text and 'https://' not in text
+    info = Client(server.url, verbose=False).view_api(return_format='dict', print_info=False)
+    examples = REPO / 'app' / 'examples' / 'images'
+    for name in ('/compare', '/figures', '/shift'):
+        example = info['named_endpoints'][name]['parameters'][0]['example_input']
+        assert Path(example['path']).parent == examples and Path(example['path']).is_file()
+        snippet = json.loads(text)['named_endpoints'][name]['code_snippets']['python']
+        assert f"image=handle_file('{example['path']}')" in snippet
 
 
 @pytest.mark.parametrize('name, size, mode', [

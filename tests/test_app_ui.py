@@ -16,6 +16,7 @@ gr = pytest.importorskip('gradio')
 from app_inputs import BASELINE_CONFIG, REPO, SSA_CONFIG, tiny_pair, write_inputs  # noqa: E402
 
 from analysis import colour  # noqa: E402
+from analysis.shift import MIN_PIXELS  # noqa: E402
 from app import cli, security, ui  # noqa: E402
 from app.pairs import PairError, PairRegistry, pair_from_paths  # noqa: E402
 
@@ -174,8 +175,27 @@ def test_demo_has_the_documented_compare_endpoint(registry):
                                                                    'opacity']
     assert not endpoint['parameters'][0]['parameter_has_default']
     assert all(p['parameter_has_default'] for p in endpoint['parameters'][1:])
-    assert list(api['named_endpoints']) == ['/compare']    # the page's own events are private
+    # the page's own events are private
+    assert list(api['named_endpoints']) == ['/compare', '/figures', '/shift']
     assert [r['label'] for r in endpoint['returns']][-2:] == ['baseline_mask', 'ssa_mask']
+    figures = api['named_endpoints']['/figures']
+    assert [p['parameter_name'] for p in figures['parameters']] == ['image', 'label', 'pair',
+                                                                  'class_name']
+    assert [r['label'] for r in figures['returns']] == ['figures', 'shift']
+    shift = api['named_endpoints']['/shift']
+    assert [p['parameter_name'] for p in shift['parameters']] == ['image', 'label', 'pair']
+    assert [r['label'] for r in shift['returns']] == ['shift']
+
+
+def test_api_examples_are_local_files(registry):
+    """The "Use via API" page's example inputs are the shipped example files, no URL."""
+    api = ui.build_demo(registry).get_api_info()
+    text = json.dumps(api)
+    assert 'http://' not in text and 'https://' not in text
+    for name, endpoint in api['named_endpoints'].items():
+        image = endpoint['parameters'][0]['example_input']
+        assert os.path.isfile(image['path']), name
+        assert image['path'].startswith(str(REPO / 'app' / 'examples' / 'images'))
 
 
 @pytest.mark.slow
@@ -191,7 +211,8 @@ def test_analysis_tab_functions(registry, inputs):
               for o in options]
     chosen = ui.options_by_kind(options, values)
     assert chosen['tsne']['seed'] == 3 and chosen['tsne']['max_points'] == 500
-    assert chosen['relations']['scale'] == 'linear' and chosen['shift'] == {'min_pixels': 5}
+    assert chosen['relations']['scale'] == 'linear'
+    assert chosen['shift'] == {'min_pixels': MIN_PIXELS}      # the kind's default
     tsne, relations, shift, data = ui.analysis_figures(registry, state, 'road', chosen)
     assert 'road' in tsne.layout.title.text
     assert len(relations.data) == 3            # fixed, adapted and (with the label) teacher
