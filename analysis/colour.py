@@ -16,11 +16,14 @@ from ssa_seg.classifier import IGNORE_INDEX
 from ssa_seg.palette import default_palette
 
 DISAGREEMENT_COLOR = (255, 0, 255)
-# the error map (baseline and SSA-Seg against the ground truth); told apart with common
-# colour-vision deficiencies (green / blue / red differ in lightness too)
-ONLY_SSA_RIGHT = (0, 170, 120)
-ONLY_BASELINE_RIGHT = (40, 110, 235)
-BOTH_WRONG = (230, 40, 40)
+# the error map (baseline and SSA-Seg against the ground truth), in the app and in the
+# data-set gallery alike: Okabe-Ito colours, told apart with common colour-vision deficiencies
+ONLY_SSA_RIGHT = (0, 158, 115)        # bluish green
+ONLY_BASELINE_RIGHT = (213, 94, 0)    # vermillion
+BOTH_WRONG = (240, 228, 66)           # yellow
+ERROR_LEGEND = ((ONLY_SSA_RIGHT, 'only SSA-Seg right'),
+                (ONLY_BASELINE_RIGHT, 'only baseline right'),
+                (BOTH_WRONG, 'both wrong'))
 # palette colours closer than this (Euclidean RGB distance) are hard to tell apart in an
 # overlay: the later class of such a pair is drawn hatched (wall and road of the demo
 # palette are 34.6 apart)

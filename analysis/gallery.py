@@ -1,9 +1,9 @@
 """The qualitative gallery of a data-set comparison: rows image | GT | baseline | SSA-Seg | error.
 
-The error map puts the two models' mistakes side by side on one picture: pixels only SSA-Seg
-gets right, pixels only the baseline gets right, pixels both get wrong, each in its own
-colour (Okabe-Ito colours, distinguishable with colour-vision deficiencies); pixels both get
-right and unlabelled pixels show the image dimmed to grey.
+The error panel is :func:`analysis.colour.error_map`, the same map the app's Segment tab
+shows: pixels only SSA-Seg gets right, pixels only the baseline gets right, pixels both get
+wrong, each in its own colour; the dimmed image where both are right (darker where the label
+is unlabelled).
 """
 from __future__ import annotations
 
@@ -15,43 +15,10 @@ import numpy as np
 
 from ssa_seg.classifier import IGNORE_INDEX
 
-from .colour import colorize
+from .colour import ERROR_LEGEND, colorize, error_map
 
-ERROR_COLOURS = {
-    'ssa_only': (0, 158, 115),          # bluish green: only SSA-Seg is right
-    'baseline_only': (213, 94, 0),      # vermillion: only the baseline is right
-    'both_wrong': (240, 228, 66),       # yellow: both are wrong
-}
-ERROR_LABELS = {
-    'ssa_only': 'only SSA-Seg right',
-    'baseline_only': 'only baseline right',
-    'both_wrong': 'both wrong',
-}
 PANELS = ('image', 'ground truth', 'baseline', 'SSA-Seg', 'error map')
 GAP = 4                                  # white pixels between the panels of a strip
-
-
-def dim(image: np.ndarray) -> np.ndarray:
-    """The image as dimmed grey (H x W x 3 uint8), the background of the error map."""
-    grey = image.astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
-    level = np.rint(60.0 + 0.35 * grey).astype(np.uint8)
-    return np.repeat(level[..., None], 3, axis=2)
-
-
-def error_map(image: np.ndarray, label: np.ndarray, baseline: np.ndarray, ssa: np.ndarray,
-              ignore_index: int = IGNORE_INDEX) -> np.ndarray:
-    """H x W x 3 uint8: :data:`ERROR_COLOURS` where the models' correctness differs or both
-    are wrong; the dimmed image where both are right or the label is ignored."""
-    if not (image.shape[:2] == label.shape == baseline.shape == ssa.shape):
-        raise ValueError(f'sizes differ: image {image.shape[:2]}, label {label.shape}, '
-                         f'baseline {baseline.shape}, SSA-Seg {ssa.shape}')
-    valid = label != ignore_index
-    base_right, ssa_right = baseline == label, ssa == label
-    out = dim(image)
-    out[valid & ssa_right & ~base_right] = ERROR_COLOURS['ssa_only']
-    out[valid & base_right & ~ssa_right] = ERROR_COLOURS['baseline_only']
-    out[valid & ~base_right & ~ssa_right] = ERROR_COLOURS['both_wrong']
-    return out
 
 
 @dataclass
@@ -75,7 +42,7 @@ def gallery_panels(image: np.ndarray, label: np.ndarray, baseline: np.ndarray,
     """The five panels of a row; ignored label pixels are black in the ground truth."""
     return [image, colorize(label, palette, num_classes), colorize(baseline, palette, num_classes),
             colorize(ssa, palette, num_classes),
-            error_map(image, label, baseline, ssa, ignore_index)]
+            error_map(image, baseline, ssa, label, ignore_index)]
 
 
 def strip(panels: Sequence[np.ndarray], gap: int = GAP) -> np.ndarray:
@@ -116,8 +83,7 @@ def gallery_figure(rows: Sequence[GalleryRow], title: Optional[str] = None):
     if not rows:
         for ax in axes[0]:
             ax.set_axis_off()
-    handles = [Patch(color=np.array(ERROR_COLOURS[k]) / 255, label=ERROR_LABELS[k])
-               for k in ERROR_COLOURS]
+    handles = [Patch(color=np.array(rgb) / 255, label=text) for rgb, text in ERROR_LEGEND]
     fig.legend(handles=handles, loc='outside lower center', ncols=3, fontsize=7, frameon=False)
     if title:
         fig.suptitle(title, fontsize=9)

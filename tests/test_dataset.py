@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 
 from analysis.boundary import band_width, boundary_band, boundary_counts, class_bands
+from analysis.colour import BOTH_WRONG, ONLY_BASELINE_RIGHT, ONLY_SSA_RIGHT
 from analysis.dataset import DatasetTotals, gallery_choice, shard_blocks, summarize
-from analysis.gallery import ERROR_COLOURS, dim, error_map
+from analysis.gallery import gallery_panels
 
 REPO = Path(__file__).resolve().parent.parent
 IGN = 255
@@ -134,16 +135,18 @@ def test_iou_matches_mmsegmentation_iou_metric():
 
 
 def test_error_map_colours():
+    """The gallery's error panel is the app's error map: a constructed case, by hand."""
     image = np.full((2, 3, 3), 200, np.uint8)
     label = np.array([[0, 1, 2], [IGN, 0, 1]])
     baseline = np.array([[0, 0, 0], [1, 0, 1]])
     ssa = np.array([[0, 1, 1], [0, 1, 1]])
-    out = error_map(image, label, baseline, ssa)
-    grey = dim(image)[0, 0]
-    expected = [[grey, ERROR_COLOURS['ssa_only'], ERROR_COLOURS['both_wrong']],
-                [grey, ERROR_COLOURS['baseline_only'], grey]]
+    out = gallery_panels(image, label, baseline, ssa, [[0, 0, 0]] * 5, 5)[-1]
+    grey = [40 + round(0.45 * 200)] * 3                    # both right: the dimmed image
+    unlabelled = [(40 + round(0.45 * 200)) // 2] * 3       # unlabelled: darker grey
+    expected = [[grey, ONLY_SSA_RIGHT, BOTH_WRONG],
+                [unlabelled, ONLY_BASELINE_RIGHT, grey]]
     assert np.array_equal(out, np.array(expected, np.uint8))
-    assert len({tuple(c) for c in ERROR_COLOURS.values()} | {tuple(grey)}) == 4
+    assert len({ONLY_SSA_RIGHT, ONLY_BASELINE_RIGHT, BOTH_WRONG, tuple(grey)}) == 4
 
 
 def test_shards_cover_every_image_once_in_whole_blocks():
