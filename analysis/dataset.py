@@ -30,28 +30,12 @@ import numpy as np
 from ssa_seg.classifier import IGNORE_INDEX
 
 from .boundary import band_width, boundary_counts, boundary_iou, class_bands
-from .stats import confusion
+from .stats import confusion, iou_from_confusion, mean_iou
 
 ROLES = ('baseline', 'ssa')
 
 
 # --------------------------------------------------------------------------- numbers
-
-def iou_from_confusion(matrix: np.ndarray) -> np.ndarray:
-    """Per-class IoU (0..1) from a K x K confusion matrix (rows ground truth); NaN for classes
-    absent from both label and prediction."""
-    matrix = np.asarray(matrix, dtype=np.float64)
-    inter = np.diag(matrix)
-    union = matrix.sum(0) + matrix.sum(1) - inter
-    with np.errstate(invalid='ignore', divide='ignore'):
-        return np.where(union > 0, inter / np.maximum(union, 1), np.nan)
-
-
-def nan_mean(values: np.ndarray) -> Optional[float]:
-    values = np.asarray(values, dtype=np.float64)
-    values = values[~np.isnan(values)]
-    return float(values.mean()) if values.size else None
-
 
 @dataclass
 class ImageRecord:
@@ -91,7 +75,7 @@ class DatasetTotals:
             self.confusion[role] += matrix
             self.boundary[role] += boundary_counts(preds[role], label, k, d, label_bands,
                                                    ignore_index)
-            miou[role] = nan_mean(iou_from_confusion(matrix))
+            miou[role] = mean_iou(iou_from_confusion(matrix))
         self.images.append(ImageRecord(index, name, img_path, miou))
 
     @classmethod
@@ -149,9 +133,9 @@ def summarize(totals: DatasetTotals, classes: Sequence[str], top_confusions: int
     pixels = totals.confusion['baseline'].sum(1)
     return dict(
         num_images=len(totals.images),
-        miou_baseline=_pct(nan_mean(iou['baseline'])), miou_ssa=_pct(nan_mean(iou['ssa'])),
-        mbiou_baseline=_pct(nan_mean(biou['baseline'])),
-        mbiou_ssa=_pct(nan_mean(biou['ssa'])),
+        miou_baseline=_pct(mean_iou(iou['baseline'])), miou_ssa=_pct(mean_iou(iou['ssa'])),
+        mbiou_baseline=_pct(mean_iou(biou['baseline'])),
+        mbiou_ssa=_pct(mean_iou(biou['ssa'])),
         boundary_ratio=0.02,
         classes=[dict(name=str(name), pixels=int(pixels[c]),
                       iou_baseline=_pct(iou['baseline'][c]), iou_ssa=_pct(iou['ssa'][c]),

@@ -88,20 +88,6 @@ def resolve_pair(args):
     return pair.baseline, pair.ssa, pair.name
 
 
-def init_distributed(launcher: str) -> None:
-    """mmengine's setup where there are GPUs; on a CPU-only torch (where mmengine's would
-    select a CUDA device) the gloo process group from torchrun's environment."""
-    if launcher == 'none':
-        return
-    import torch
-    if torch.cuda.is_available():
-        from mmengine.dist import init_dist
-        init_dist(launcher)
-    else:
-        import torch.distributed as dist
-        dist.init_process_group(backend='gloo')
-
-
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     if not Path(args.data_root).is_dir():
@@ -111,6 +97,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         if value is not None and value < (0 if flag == 'gallery' else 1):
             fail(f'--{flag.replace("_", "-")} must be positive')
     base_spec, ssa_spec, pair_name = resolve_pair(args)
+    from ssa_seg.runner_cli import init_distributed
     init_distributed(args.launcher)
 
     import torch

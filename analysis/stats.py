@@ -121,12 +121,17 @@ def per_class_iou(pred: np.ndarray, label: np.ndarray, num_classes: int,
                   ignore_index: int = IGNORE_INDEX) -> np.ndarray:
     """IoU of each class on one image; NaN for classes absent from both label and prediction
     (on the non-ignored pixels), which mIoU then leaves out."""
-    matrix = confusion(pred, label, num_classes, ignore_index)
-    intersection = np.diag(matrix).astype(np.float64)
-    union = matrix.sum(0) + matrix.sum(1) - np.diag(matrix)
+    return iou_from_confusion(confusion(pred, label, num_classes, ignore_index))
+
+
+def iou_from_confusion(matrix: np.ndarray) -> np.ndarray:
+    """Per-class IoU (0..1) from a K x K confusion matrix (rows ground truth, summed over one
+    image or a whole data set); NaN for classes absent from both label and prediction."""
+    matrix = np.asarray(matrix, dtype=np.float64)
+    intersection = np.diag(matrix)
+    union = matrix.sum(0) + matrix.sum(1) - intersection
     with np.errstate(invalid='ignore', divide='ignore'):
-        iou = np.where(union > 0, intersection / np.maximum(union, 1), np.nan)
-    return iou
+        return np.where(union > 0, intersection / np.maximum(union, 1), np.nan)
 
 def mean_iou(iou: np.ndarray) -> Optional[float]:
     """Mean over the classes that count (non-NaN); None when none does."""

@@ -49,6 +49,21 @@ def config_errors_exit(path: str) -> Iterator[None]:
         raise SystemExit(f'error: {path}: {err}') from None
 
 
+def init_distributed(launcher: str) -> None:
+    """Join the process group a launcher (torchrun: ``--launcher pytorch``) set up: mmengine's
+    ``init_dist`` where there are GPUs; on a CPU-only torch, where mmengine's would select a
+    CUDA device and fail, the gloo group from the launcher's environment."""
+    if launcher == 'none':
+        return
+    import torch
+    if torch.cuda.is_available():
+        from mmengine.dist import init_dist
+        init_dist(launcher)
+    else:
+        import torch.distributed as dist
+        dist.init_process_group(backend='gloo')
+
+
 def config_or_exit(path: str, cfg_options: Optional[dict] = None):
     """:func:`ssa_seg.apis.load_config` (mmseg 0.x configs translated), with ``SystemExit``
     and a message when the file is missing or cannot be translated."""

@@ -19,7 +19,7 @@ import sys
 from typing import Dict, Optional, Sequence
 
 from .evaluation import evaluate, format_table, override_data_root
-from .runner_cli import config_or_exit, parse_runner_args
+from .runner_cli import config_or_exit, init_distributed, parse_runner_args
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -53,9 +53,7 @@ def main(argv: Optional[Sequence[str]] = None) -> Dict:
 
     override_data_root(cfg, args.data_root)
     cfg.launcher = args.launcher
-    if args.launcher != 'none':
-        from mmengine.dist import init_dist
-        init_dist(args.launcher)
+    init_distributed(args.launcher)
     device = (f'cuda:{int(os.environ.get("LOCAL_RANK", 0))}' if torch.cuda.is_available()
               else 'cpu')
     try:
