@@ -63,20 +63,18 @@ def fail(message: str):
 
 def resolve_pair(args):
     """(baseline ZooModel, SSA-Seg ZooModel, pair name)."""
-    from ssa_seg.zoo import ManifestError, ZooModel, load_zoo
+    from ssa_seg.zoo import ManifestError, PairError, load_zoo, pair_from_paths
 
     if bool(args.baseline) != bool(args.ssa):
         fail('--baseline and --ssa go together (CONFIG CHECKPOINT each)')
     if args.baseline:
         if args.pair:
             fail('give either --pair or --baseline/--ssa')
-        specs = []
-        for role, (config, checkpoint) in (('baseline', args.baseline), ('ssa', args.ssa)):
-            for kind, path in (('config', config), ('checkpoint', checkpoint)):
-                if not Path(path).is_file():
-                    fail(f'--{role}: {kind} not found: {path}')
-            specs.append(ZooModel(Path(checkpoint).stem, config, checkpoint))
-        return specs[0], specs[1], f'{specs[0].name} vs {specs[1].name}'
+        try:
+            pair = pair_from_paths(args.baseline, args.ssa)
+        except PairError as err:
+            fail(str(err))
+        return pair.baseline, pair.ssa, pair.name
     try:
         pair = load_zoo(args.manifest).pair(args.pair)
     except ManifestError as err:

@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
 from analysis import colour, stats
 from analysis import io as image_io
-from ssa_seg.zoo import ZooModel, ZooPair, load_zoo
+from ssa_seg.zoo import (  # noqa: F401 (PairError, pair_from_paths: re-exported)
+    PairError,
+    ZooModel,
+    ZooPair,
+    load_zoo,
+    pair_from_paths,
+)
 
 
 @dataclass
@@ -38,43 +43,6 @@ class LoadedPair:
     @property
     def model_names(self) -> Dict[str, str]:
         return dict(baseline=self.spec.baseline.name, ssa=self.spec.ssa.name)
-
-
-class PairError(ValueError):
-    """A pair cannot be found or loaded."""
-
-
-def pairs_from_manifest(path=None) -> List[ZooPair]:
-    return list(load_zoo(path).pairs.values())
-
-
-def pair_from_paths(baseline: Sequence[str], ssa: Sequence[str], name: Optional[str] = None,
-                    *, baseline_name: Optional[str] = None, ssa_name: Optional[str] = None,
-                    known: Sequence[ZooModel] = ()) -> ZooPair:
-    """A pair from ``(config, checkpoint)`` paths given on the command line.
-
-    Each model's name is, in this order: ``baseline_name`` / ``ssa_name``; the name of the
-    manifest model (``known``) with the same checkpoint file, whose metrics and training
-    notes come along; else the config file's stem (never the checkpoint's: two
-    ``iter_160000.pth`` would look the same)."""
-    models = {}
-    for role, (config, checkpoint), given in (('baseline', baseline, baseline_name),
-                                              ('ssa', ssa, ssa_name)):
-        for kind, path in (('config', config), ('checkpoint', checkpoint)):
-            if not Path(path).is_file():
-                raise PairError(f'--{role}: {kind} not found: {path}')
-        config, checkpoint = str(Path(config).resolve()), str(Path(checkpoint).resolve())
-        match = next((m for m in known if m.checkpoint == checkpoint), None)
-        if match is not None:
-            models[role] = ZooModel(given or match.name, config, checkpoint, match.classes,
-                                    match.palette, match.metrics, match.extra)
-        else:
-            models[role] = ZooModel(given or Path(config).stem, config, checkpoint)
-    if models['baseline'].name == models['ssa'].name:
-        raise PairError(f'both models are called {models["ssa"].name!r}; name them with '
-                        '--baseline-name and --ssa-name')
-    return ZooPair(name or f'{models["baseline"].name} vs {models["ssa"].name}',
-                   models['baseline'], models['ssa'])
 
 
 class PairRegistry:

@@ -35,7 +35,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Mapping, Optional, Tuple
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import yaml
 
@@ -47,6 +47,10 @@ REQUIRED_MODEL_KEYS = ('name', 'config', 'checkpoint', 'classes', 'palette')
 
 class ManifestError(ValueError):
     """The manifest is missing, malformed, or names something it does not hold."""
+
+
+class PairError(ManifestError):
+    """A pair cannot be formed, found or loaded."""
 
 
 @dataclass(frozen=True)
@@ -152,6 +156,35 @@ def load_zoo(path: Optional[os.PathLike] = None) -> Zoo:
         pairs[raw['name']] = ZooPair(raw['name'], zoo.model(raw['baseline']),
                                      zoo.model(raw['ssa']), ablation)
     return Zoo(models=models, pairs=pairs, path=path)
+
+
+def pair_from_paths(baseline: Sequence[str], ssa: Sequence[str], name: Optional[str] = None,
+                    *, baseline_name: Optional[str] = None, ssa_name: Optional[str] = None,
+                    known: Sequence[ZooModel] = ()) -> ZooPair:
+    """A pair from ``(config, checkpoint)`` paths given on the command line.
+
+    Each model's name is, in this order: ``baseline_name`` / ``ssa_name``; the name of the
+    manifest model (``known``) with the same checkpoint file, whose metrics and training
+    notes come along; else the config file's stem (never the checkpoint's: two
+    ``iter_160000.pth`` would look the same)."""
+    models = {}
+    for role, (config, checkpoint), given in (('baseline', baseline, baseline_name),
+                                              ('ssa', ssa, ssa_name)):
+        for kind, path in (('config', config), ('checkpoint', checkpoint)):
+            if not Path(path).is_file():
+                raise PairError(f'--{role}: {kind} not found: {path}')
+        config, checkpoint = str(Path(config).resolve()), str(Path(checkpoint).resolve())
+        match = next((m for m in known if m.checkpoint == checkpoint), None)
+        if match is not None:
+            models[role] = ZooModel(given or match.name, config, checkpoint, match.classes,
+                                    match.palette, match.metrics, match.extra)
+        else:
+            models[role] = ZooModel(given or Path(config).stem, config, checkpoint)
+    if models['baseline'].name == models['ssa'].name:
+        raise PairError(f'both models are called {models["ssa"].name!r}; name them with '
+                        '--baseline-name and --ssa-name')
+    return ZooPair(name or f'{models["baseline"].name} vs {models["ssa"].name}',
+                   models['baseline'], models['ssa'])
 
 
 def init_zoo_model(name: str, device: str = 'cpu', manifest: Optional[os.PathLike] = None):
