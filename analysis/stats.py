@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import List, Mapping, Optional, Sequence
+from typing import Callable, List, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -69,9 +69,16 @@ def segment(model, image: LoadedImage) -> Segmentation:
     return Segmentation(mask=upsample_nearest(work_mask, image.size), work_mask=work_mask,
                         seconds=seconds)
 
-def segment_pair(baseline_model, ssa_model, image: LoadedImage) -> PairSegmentation:
-    """Both models on the same image, one after the other, each timed on its own."""
-    return PairSegmentation(baseline=segment(baseline_model, image), ssa=segment(ssa_model, image))
+def segment_pair(baseline_model, ssa_model, image: LoadedImage,
+                 before: Optional[Callable[[str], None]] = None) -> PairSegmentation:
+    """Both models on the same image, one after the other, each timed on its own.
+    ``before(role)`` ('baseline', then 'ssa') is called as each model starts (progress)."""
+    masks = {}
+    for role, model in (('baseline', baseline_model), ('ssa', ssa_model)):
+        if before is not None:
+            before(role)
+        masks[role] = segment(model, image)
+    return PairSegmentation(**masks)
 
 def check_pair_classes(baseline_meta: Mapping, ssa_meta: Mapping) -> None:
     """A pair is only comparable if both models predict the same classes in the same order."""

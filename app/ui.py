@@ -195,13 +195,16 @@ class ComparisonRun:
         self.pair, self.image, self.label = load_inputs(
             registry, image_path, label_path, pair_name,
             on_bad_label=self._drop_label if drop_bad_label else None)
+        names = self.pair.model_names
+        stages = {'baseline': (0.1, 'baseline'), 'ssa': (0.5, 'SSA-Seg')}
+
+        def starting(role: str) -> None:
+            fraction, kind = stages[role]
+            step(fraction, f'Segmenting with {names[role]} ({kind})')
+
         try:
-            # the two models one after the other (as stats.segment_pair), reporting between
-            step(0.1, f'Segmenting with {self.pair.model_names["baseline"]} (baseline)')
-            baseline = stats.segment(self.pair.baseline, self.image)
-            step(0.5, f'Segmenting with {self.pair.model_names["ssa"]} (SSA-Seg)')
-            self.segmentation = stats.PairSegmentation(
-                baseline=baseline, ssa=stats.segment(self.pair.ssa, self.image))
+            self.segmentation = stats.segment_pair(self.pair.baseline, self.pair.ssa,
+                                                   self.image, before=starting)
         except Exception as err:  # a model failure must not take the server down
             log.exception('segmentation failed')
             raise user_error(f'the models failed on this image ({type(err).__name__}: {err})',
