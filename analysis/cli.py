@@ -153,16 +153,6 @@ def _check_file(path: Path, what: str = 'Image'):
         fail(str(err))
 
 
-def _find_label(label_dir: Optional[Path], stem: str) -> Optional[Path]:
-    if label_dir is None:
-        return None
-    for suffix in image_io.LABEL_SUFFIXES:
-        candidate = label_dir / f'{stem}{suffix}'
-        if candidate.is_file():
-            return candidate
-    return None
-
-
 def _json_kind(kinds: List[str]) -> Optional[str]:
     return next((k for k in kinds if FIGURES[k].to_json is not None), None)
 
@@ -213,12 +203,11 @@ def plan_jobs(args) -> List[Job]:
     if label_dir is not None and not label_dir.is_dir():
         fail(f'label folder not found: {label_dir}')
     formats = _formats(args.format)
-    images = sorted(p for p in image_dir.iterdir()
-                    if p.is_file() and p.suffix.lower() in image_io.IMAGE_SUFFIXES)
+    images = image_io.labelled_images(image_dir, label_dir)
     if not images:
         fail(f'no images ({", ".join(image_io.IMAGE_SUFFIXES)}) in {image_dir}')
-    return [_figure_set(image, _find_label(label_dir, image.stem), kinds, Path(args.out_dir),
-                        formats) for image in images]
+    return [_figure_set(image, label, kinds, Path(args.out_dir), formats)
+            for image, label in images]
 
 
 def run_job(job: Job, models: Tuple, names: Tuple[str, str], options: Dict[str, dict],
@@ -277,7 +266,7 @@ def figure_set_from_args(args, progress=None):
     ``--manifest``) and ``--image-dir``/``--label-dir`` or the demo images."""
     from ssa_seg.zoo import ManifestError, load_zoo
 
-    from .figureset import DEFAULT_NUM_IMAGES, figure_set_from_pair, labelled_images
+    from .figureset import DEFAULT_NUM_IMAGES, figure_set_from_pair
     if args.config:
         fail('set-level figures work on a zoo pair (--pair, --manifest), not --config')
     if args.num_images is not None and args.num_images < 1:
@@ -290,7 +279,7 @@ def figure_set_from_args(args, progress=None):
     if args.image_dir:
         if not Path(args.image_dir).is_dir():
             fail(f'image folder not found: {args.image_dir}')
-        images = labelled_images(args.image_dir, args.label_dir, args.num_images)
+        images = image_io.labelled_images(args.image_dir, args.label_dir, args.num_images)
         if not images:
             fail(f'no images in {args.image_dir}')
     try:

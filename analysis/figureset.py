@@ -25,6 +25,8 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from ssa_seg.zoo import REPO_ROOT
 
+from . import io as image_io
+
 ROLES = ('baseline', 'ssa', 'ablation')
 DEFAULT_NUM_IMAGES = 16
 DEMO_DATA = REPO_ROOT / 'data' / 'synthscenes'
@@ -110,25 +112,6 @@ def _manifest_root(spec) -> Path:
     return REPO_ROOT
 
 
-def labelled_images(image_dir: os.PathLike, label_dir: Optional[os.PathLike] = None,
-                    limit: Optional[int] = None) -> List[Tuple[Path, Optional[Path]]]:
-    """(image, label) pairs from a folder, sorted by name; labels matched by file stem."""
-    from . import io as image_io
-    image_dir = Path(image_dir)
-    images = sorted(p for p in image_dir.iterdir()
-                    if p.is_file() and p.suffix.lower() in image_io.IMAGE_SUFFIXES)
-    pairs = []
-    for image in images[:limit]:
-        label = None
-        if label_dir is not None:
-            for suffix in image_io.LABEL_SUFFIXES:
-                if (Path(label_dir) / f'{image.stem}{suffix}').is_file():
-                    label = Path(label_dir) / f'{image.stem}{suffix}'
-                    break
-        pairs.append((image, label))
-    return pairs
-
-
 def demo_images(num_images: int = DEFAULT_NUM_IMAGES,
                 cache: Optional[os.PathLike] = None) -> List[Tuple[Path, Optional[Path]]]:
     """The first ``num_images`` SynthScenes val images with labels: from data/synthscenes
@@ -141,7 +124,8 @@ def demo_images(num_images: int = DEFAULT_NUM_IMAGES,
         if have != num_images:
             generate(root, seed=0, num_train=0, num_val=num_images, size=256, progress=False,
                      overwrite=True)
-    return labelled_images(root / 'img_dir' / 'val', root / 'ann_dir' / 'val', num_images)
+    return image_io.labelled_images(root / 'img_dir' / 'val', root / 'ann_dir' / 'val',
+                                    num_images)
 
 
 def is_demo_pair(pair) -> bool:

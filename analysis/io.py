@@ -343,6 +343,21 @@ def check_image(path: Union[str, os.PathLike], what: str = 'Image') -> None:
     img.close()
 
 
+def labelled_images(image_dir: Union[str, os.PathLike],
+                    label_dir: Optional[Union[str, os.PathLike]] = None,
+                    limit: Optional[int] = None) -> List[Tuple[Path, Optional[Path]]]:
+    """(image, label or None) for the images of a folder (by suffix, sorted by name), the
+    labels matched by file stem in ``label_dir``; the first ``limit`` images only."""
+    images = sorted(p for p in Path(image_dir).iterdir()
+                    if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    pairs = []
+    for image in images[:limit]:
+        candidates = [Path(label_dir) / f'{image.stem}{s}' for s in LABEL_SUFFIXES] \
+            if label_dir is not None else []
+        pairs.append((image, next((c for c in candidates if c.is_file()), None)))
+    return pairs
+
+
 def count_values(values: np.ndarray, length: int) -> np.ndarray:
     """``np.bincount`` of a flat non-negative integer array in bounded-memory chunks
     (``length`` bins; larger values are dropped)."""
