@@ -102,13 +102,9 @@ def resolve_models(args):
         ssa = ZooModel(Path(args.config).stem, args.config, args.checkpoint)
         return ssa, (None if args.no_baseline else baseline)
     try:
-        pair = load_zoo(args.manifest).pair(args.pair)
+        pair = load_zoo(args.manifest).pair(args.pair).check_files()
     except ManifestError as err:
         fail(f'no --config given and the model zoo cannot be used: {err}')
-    for entry in (pair.ssa, pair.baseline):
-        for key in ('config', 'checkpoint'):
-            if not Path(getattr(entry, key)).is_file():
-                fail(f'zoo model {entry.name!r}: {key} not found: {getattr(entry, key)}')
     return pair.ssa, (None if args.no_baseline else (baseline or pair.baseline))
 
 

@@ -76,13 +76,9 @@ def resolve_pair(args):
             fail(str(err))
         return pair.baseline, pair.ssa, pair.name
     try:
-        pair = load_zoo(args.manifest).pair(args.pair)
+        pair = load_zoo(args.manifest).pair(args.pair).check_files()
     except ManifestError as err:
         fail(f'the model zoo cannot be used: {err}')
-    for spec in (pair.baseline, pair.ssa):
-        for key in ('config', 'checkpoint'):
-            if not Path(getattr(spec, key)).is_file():
-                fail(f'zoo model {spec.name!r}: {key} not found: {getattr(spec, key)}')
     return pair.baseline, pair.ssa, pair.name
 
 

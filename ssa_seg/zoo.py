@@ -77,6 +77,16 @@ class ZooPair:
     name: str
     baseline: ZooModel
     ssa: ZooModel
+
+    def check_files(self) -> 'ZooPair':
+        """The pair itself; :class:`ManifestError` naming the first config or checkpoint file
+        of its models that does not exist (a zoo entry whose files were moved)."""
+        for model in (self.baseline, self.ssa):
+            for key in ('config', 'checkpoint'):
+                path = getattr(model, key)
+                if path and not Path(path).is_file():
+                    raise ManifestError(f'zoo model {model.name!r}: {key} not found: {path}')
+        return self
     ablation: Optional[ZooModel] = None
 
 

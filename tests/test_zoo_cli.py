@@ -182,3 +182,15 @@ def test_add_reference_fixture_checkpoint_with_a_v0_config(tmp_path):
     assert zoo.load_zoo(manifest).model('afformer-b_ade20k_ssa').metrics == {
         'reported_mIoU': 42.74}
     assert time.perf_counter() - start < 10
+
+
+def test_a_pair_whose_files_moved_is_named(tmp_path):
+    present = tmp_path / 'cfg.py'
+    present.write_text('')
+    baseline = zoo.ZooModel('b', str(present), str(present))
+    ssa = zoo.ZooModel('s', str(present), str(tmp_path / 'gone.pth'))
+    pair = zoo.ZooPair('p', baseline, ssa)
+    with pytest.raises(zoo.ManifestError, match=r"zoo model 's': checkpoint not found: .*gone"):
+        pair.check_files()
+    whole = zoo.ZooPair('q', baseline, baseline)
+    assert whole.check_files() is whole
