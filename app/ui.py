@@ -486,7 +486,8 @@ def build_demo(registry: PairRegistry, *, examples_dir: Path = EXAMPLES_DIR,
                             examples, inputs=[image_in, label_in], label=None,
                             examples_per_page=4) if examples else None
             with gr.Row():
-                share_plot = gr.Plot(label='Pixel share per class', elem_id='share-plot')
+                share_plot = gr.HTML('', label='Pixel share per class', show_label=True,
+                                     container=True, elem_id='share-plot')
                 with gr.Column():
                     share_table = gr.Dataframe(headers=['class', 'baseline %', 'SSA-Seg %'],
                                                label='Pixel share per class',
@@ -604,13 +605,13 @@ def build_demo(registry: PairRegistry, *, examples_dir: Path = EXAMPLES_DIR,
             stale_analysis = [None] * (len(figure_plots) + 2)
             models = views.models_markdown(registry.specs.values(), registry.loaded_names)
             if not state:
-                return [None] * 5 + [figures_caption(None),
+                return ['', None, None, None, None, figures_caption(None),
                                      gr.update(choices=[AUTO_CLASS], value=AUTO_CLASS)] \
                     + stale_analysis + [models]
             numbers = state['stats']
             present = [AUTO_CLASS] + [state['classes'][i] for i in state['present']
                                       if i < len(state['classes'])]
-            return [views.pixel_share_figure(numbers, state['palette']),
+            return [views.pixel_share_html(numbers, state['palette']),
                     views.share_rows(numbers), views.iou_rows(numbers) or None,
                     state['mask_files'], numbers, figures_caption(state),
                     gr.update(choices=present, value=AUTO_CLASS)] + stale_analysis + [models]

@@ -281,26 +281,44 @@ def timing_text(stats: Mapping) -> str:
     return ' | '.join(f'{models[r]["name"]}: {1000 * models[r]["inference_seconds"]:.0f} ms'
                       for r in ('baseline', 'ssa'))
 
-def pixel_share_figure(stats: Mapping, palette, min_share: float = 0.0):
-    """Grouped horizontal bars: per-class pixel share (%) of baseline and SSA-Seg (plotly)."""
-    import plotly.graph_objects as go
+def pixel_share_html(stats: Mapping, palette, min_share: float = 0.0) -> str:
+    """Grouped horizontal bars of the per-class pixel share (%): one row per class of
+    :func:`share_rows`, the baseline's bar in the class colour, SSA-Seg's hatched; bar lengths
+    are relative to the largest share; the exact values are printed and in each bar's tooltip.
 
+    Plain HTML rather than a plotly figure: plotly's script costs the browser about 1 s of
+    blocked main thread the first time a page draws it (measured in chromium), and the Segment
+    tab must stay responsive right after a result.
+    """
     rows = share_rows(stats, min_share)
-    names = [r[0] for r in rows]
+    if not rows:
+        return '<div class="ssa-share"><em>no classes</em></div>'
     table = palette_array(palette, len(stats['classes']))
     colours = {n: hex_colour(table[i]) for i, n in enumerate(stats['classes'])}
     models = stats['models']
-    fig = go.Figure()
-    for column, role, pattern in ((1, 'baseline', ''), (2, 'ssa', '/')):
-        fig.add_trace(go.Bar(
-            y=names, x=[r[column] for r in rows], orientation='h', name=models[role]['name'],
-            marker=dict(color=[colours[n] for n in names], pattern_shape=pattern,
-                        line=dict(color='#333333', width=1)),
-            hovertemplate='%{y}: %{x:.2f}%<extra>' + html.escape(models[role]['name'])
-                          + '</extra>'))
-    fig.update_layout(barmode='group', template='plotly_white',
-                      height=max(220, 60 + 34 * len(names)),
-                      xaxis_title='share of the image (%)', yaxis=dict(autorange='reversed'),
-                      legend=dict(orientation='h', yanchor='bottom', y=1.02, x=0),
-                      margin=dict(l=10, r=10, t=50, b=40))
-    return fig
+    largest = max(max(r[1], r[2]) for r in rows) or 1.0
+    bar_style = ('display:block;height:11px;margin:1px 0;border:1px solid #333;'
+                 'box-sizing:border-box;min-width:1px;')
+    cell = 'border:none;padding-top:2px;padding-bottom:2px;white-space:nowrap;'
+    body = []
+    for name, *shares in rows:
+        bars, values = [], []
+        for share, role in zip(shares, ('baseline', 'ssa')):
+            model = html.escape(models[role]['name'])
+            fill = (HATCH_CSS if role == 'ssa' else '') + colours[name]
+            tip = f'{html.escape(name)}: {share:.2f}% ({model})'
+            bars.append(f'<span class="ssa-share-bar" data-role="{role}" title="{tip}" '
+                        f'style="{bar_style}width:{100 * share / largest:.2f}%;'
+                        f'background:{fill};"></span>')
+            values.append(f'{share:.2f}')
+        body.append(f'<tr><td style="{cell}padding-right:8px">{html.escape(name)}</td>'
+                    f'<td style="{cell}width:100%">{"".join(bars)}</td>'
+                    f'<td style="{cell}padding-left:8px;text-align:right">'
+                    f'{" / ".join(values)}</td></tr>')
+    key = ' &nbsp; '.join(
+        _swatch('#999999', hatched=role == 'ssa') + html.escape(models[role]['name'])
+        for role in ('baseline', 'ssa'))
+    return (f'<div class="ssa-share" style="padding-top:26px"><div style="margin-bottom:4px">'
+            f'{key} &nbsp; '
+            '<span style="color:#666">(% of the image)</span></div>'
+            f'<table style="width:100%;border-collapse:collapse">{"".join(body)}</table></div>')

@@ -196,8 +196,8 @@ class BrowserProbe:
         self.upload.set_input_files(self.image_path)
         self.page.wait_for_function(self.SHOWN, arg=before, timeout=60_000, polling=10)
         elapsed = time.perf_counter() - t0
-        # let the rest of the page (tables, plot) finish before the next probe runs
-        self.page.locator('#share-plot .js-plotly-plot').wait_for(timeout=60_000)
+        # let the rest of the page (tables, share chart) finish before the next probe runs
+        self.page.locator('#share-plot .ssa-share-bar').first.wait_for(timeout=60_000)
         self.page.locator('#image-input button[aria-label="Remove Image"]').click()
         self.page.wait_for_function("() => !document.querySelector('#ssa-mask img')",
                                     timeout=60_000)

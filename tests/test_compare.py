@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -332,8 +333,18 @@ def test_statistics_are_json_and_consistent(models, inputs):
     assert iou[-1][0] == 'mIoU'
     assert iou[-1][1] == pytest.approx(100 * numbers['evaluation']['baseline']['mIoU'], abs=0.01)
     assert 'b:' in views.timing_text(numbers) and 'ms' in views.timing_text(numbers)
-    figure = views.pixel_share_figure(numbers, baseline.dataset_meta['palette'])
-    assert [t.name for t in figure.data] == ['b', 's']
+    chart = views.pixel_share_html(numbers, baseline.dataset_meta['palette'])
+    bars = re.findall(r'data-role="(\w+)" title="([^"]*)" style="[^"]*width:([\d.]+)%', chart)
+    assert len(bars) == 2 * len(rows)
+    largest = max(max(r[1], r[2]) for r in rows)
+    for (name, base_pct, ssa_pct), pair_of_bars in zip(rows, zip(bars[::2], bars[1::2])):
+        for (role, tip, width), pct, model, expected in zip(pair_of_bars, (base_pct, ssa_pct), 'bs',
+                                                            ('baseline', 'ssa')):
+            assert role == expected
+            assert tip == f'{name}: {pct:.2f}% ({model})'
+            assert float(width) == pytest.approx(100 * pct / largest, abs=0.01)
+    assert views.pixel_share_html({'classes': [], 'models': numbers['models']}, None).count(
+        'no classes') == 1
     no_label = stats.comparison_statistics(image, pair, classes)
     assert no_label['evaluation'] is None and views.iou_rows(no_label) == []
 
