@@ -8,12 +8,14 @@
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import socket
 import struct
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 import zlib
@@ -195,6 +197,30 @@ class AppServer:
             except psutil.Error:
                 pass
         return total
+
+    @contextlib.contextmanager
+    def watch_rss(self, every: float = 0.02):
+        """Samples the server's resident memory every ``every`` s while the block runs;
+        yields the list of samples (the first taken before the block)."""
+        samples, stop = [self.rss_bytes()], threading.Event()
+
+        def watch():
+            while not stop.is_set():
+                samples.append(self.rss_bytes())
+                stop.wait(every)
+
+        watcher = threading.Thread(target=watch, daemon=True)
+        watcher.start()
+        try:
+            yield samples
+        finally:
+            stop.set()
+            watcher.join()
+
+    @staticmethod
+    def growth_mib(samples) -> float:
+        """Peak resident-memory growth over the first sample of ``watch_rss``, in MiB."""
+        return max(0, max(samples) - samples[0]) / 2 ** 20
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None

@@ -229,32 +229,17 @@ def _upload_and_time(page, server, path, words):
     """Upload ``path``; returns (seconds from the browser sending the upload to the frame
     showing the message with ``words``, the longest main-thread task in that time in
     seconds, the server's resident-memory growth in MiB)."""
-    import threading
-
-    start_rss, peak = server.rss_bytes(), [0]
-    stop = threading.Event()
-
-    def watch():
-        while not stop.is_set():
-            peak[0] = max(peak[0], server.rss_bytes())
-            stop.wait(0.02)
-
     page.evaluate('() => performance.clearResourceTimings()')
     page.evaluate(WATCH_MESSAGE_JS, words)
     page.evaluate(LONG_TASKS_JS)
-    watcher = threading.Thread(target=watch)
-    watcher.start()
-    try:
+    with server.watch_rss() as samples:
         page.locator('#image-input input[type=file]').set_input_files(str(path))
         page.locator('#message [role=alert]').get_by_text(words).wait_for(timeout=TIMEOUT_MS)
         page.wait_for_function('() => window.__ssaShown > 0', timeout=TIMEOUT_MS, polling=10)
-    finally:
-        stop.set()
-        watcher.join()
     sent, shown = page.evaluate(UPLOAD_SENT_JS), page.evaluate('() => window.__ssaShown')
     longest = max([d for t, d in page.evaluate('() => window.__ssaLongTasks')
                    if sent <= t + d and t <= shown] or [0.0])
-    return (shown - sent) / 1000, longest / 1000, max(0, peak[0] - start_rss) / 2 ** 20
+    return (shown - sent) / 1000, longest / 1000, server.growth_mib(samples)
 
 
 BAD_INPUTS = [('not_image', 'not a readable image'), ('empty', 'is empty'),

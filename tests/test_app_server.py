@@ -238,8 +238,12 @@ def test_awkward_images_are_handled(client, inputs, name, size, mode):
     ('not_image', 'not a readable image'), ('truncated', 'truncated'), ('empty', 'empty'),
 ])
 def test_unusable_images_give_a_clear_error(client, server, inputs, name, words):
-    with pytest.raises(AppError, match=words):
+    """The /compare path of the page's refusals: the same message, and a pixel bomb is
+    refused from its header (the 8000 x 8000 and 20000 x 20000 PNGs would take 192 MB and
+    1.2 GB decoded)."""
+    with server.watch_rss() as samples, pytest.raises(AppError, match=words):
         client.predict(handle_file(str(inputs[name])), api_name='/compare')
+    assert server.growth_mib(samples) < 200, f'{server.growth_mib(samples):.0f} MiB'
     assert server.alive()
 
 
@@ -273,13 +277,7 @@ def compare_concurrently(server, paths, join_timeout):
 
     Returns (results in path order, errors, server RSS samples taken every 50 ms meanwhile).
     """
-    results, errors, peak_rss = [None] * len(paths), [], [server.rss_bytes()]
-    stop = threading.Event()
-
-    def watch_memory():
-        while not stop.is_set():
-            peak_rss.append(server.rss_bytes())
-            stop.wait(0.05)
+    results, errors = [None] * len(paths), []
 
     def run(i):
         try:
@@ -288,15 +286,12 @@ def compare_concurrently(server, paths, join_timeout):
         except Exception as err:  # reported by the caller with the others
             errors.append((i, repr(err)))
 
-    watcher = threading.Thread(target=watch_memory)
-    watcher.start()
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(paths))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=join_timeout)
-    stop.set()
-    watcher.join()
+    with server.watch_rss(every=0.05) as peak_rss:
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(len(paths))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=join_timeout)
     return results, errors, peak_rss
 
 
