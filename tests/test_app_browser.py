@@ -319,3 +319,125 @@ def test_synced_zoom_hover_and_keyboard_opacity(browser, server):
         assert 'only SSA-Seg right' in page.locator('#viewer').inner_text()
     finally:
         page.close()
+
+
+# --------------------------------------------------------------------------- error map
+
+def _picture(page, elem_id: str):
+    """The RGB pixels of a viewer panel's picture (decoded from its data URI)."""
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    src = page.locator(f'#{elem_id} img').get_attribute('src')
+    assert src.startswith('data:image/png;base64,')
+    png = base64.b64decode(src.split(',', 1)[1])
+    return np.asarray(Image.open(io.BytesIO(png)).convert('RGB'))
+
+
+def test_error_map_colours_on_a_constructed_label(browser, server, tmp_path):
+    """A label built from the two models' own masks so that each case of the error map has
+    known pixels: where the models agree, the left half is labelled right (both right) and
+    the right half wrong (both wrong); where they differ, the top half takes SSA-Seg's class
+    (only SSA-Seg right) and the bottom half the baseline's (only the baseline right). The
+    page's map must paint exactly those pixels in the three colours, and its key must give
+    their shares."""
+    import numpy as np
+    from gradio_client import Client, handle_file
+    from PIL import Image
+
+    from analysis.colour import BOTH_WRONG, ONLY_BASELINE_RIGHT, ONLY_SSA_RIGHT
+
+    image = _example_image()
+    if image is None:
+        pytest.skip('no shipped examples in app/examples/images')
+    result = Client(server.url, verbose=False).predict(handle_file(str(image)),
+                                                       api_name='/compare')
+    base = np.asarray(Image.open(result[-2]))
+    ssa = np.asarray(Image.open(result[-1]))
+    classes = len(result[3]['classes'])
+    height, width = base.shape
+    rows, cols = np.mgrid[:height, :width]
+    agree = base == ssa
+    label = np.where(agree, np.where(cols < width // 2, base, (base + 1) % classes),
+                     np.where(rows < height // 2, ssa, base)).astype(np.uint8)
+    expected = {ONLY_SSA_RIGHT: ~agree & (rows < height // 2),
+                ONLY_BASELINE_RIGHT: ~agree & (rows >= height // 2),
+                BOTH_WRONG: agree & (cols >= width // 2)}
+    assert all(m.sum() > 100 for m in expected.values())      # every case is exercised
+    label_path = tmp_path / 'constructed_label.png'
+    Image.fromarray(label).save(label_path)
+
+    page = _open(browser, server)
+    try:
+        page.locator('#image-input input[type=file]').set_input_files(str(image))
+        page.locator('#map-view img').wait_for(state='visible', timeout=TIMEOUT_MS)
+        page.locator('#label-input input[type=file]').set_input_files(str(label_path))
+        page.locator('#gt-mask img').wait_for(state='visible', timeout=TIMEOUT_MS)
+        page.locator('#map-kind').get_by_text('error map').click()
+        page.locator('#map-view').get_by_text('Which model is right').wait_for(
+            timeout=TIMEOUT_MS)
+        drawn = _picture(page, 'map-view')
+        assert drawn.shape[:2] == (height, width)
+        for colour, where in expected.items():
+            painted = np.all(drawn == np.array(colour, np.uint8), axis=-1)
+            assert np.array_equal(painted, where), \
+                f'{colour}: {painted.sum()} pixels painted, {where.sum()} expected'
+        key = page.locator('#viewer .ssa-map-key').first.inner_text()
+        total = height * width
+        for words, where in (('only SSA-Seg right', expected[ONLY_SSA_RIGHT]),
+                             ('only baseline right', expected[ONLY_BASELINE_RIGHT]),
+                             ('both wrong', expected[BOTH_WRONG])):
+            assert f'{words} {100 * where.sum() / total:.1f}%' in key, key
+    finally:
+        page.close()
+
+
+# --------------------------------------------------------------------------- analysis tab
+
+def test_analysis_tab_draws_the_figures_exports_a_zip_then_refuses_fast(browser, server,
+                                                                          tmp_path):
+    """An example, then the Analysis tab: the caption names the image, the three per-image
+    figures are drawn, "Download all" gives a zip of `<image>_<model>_<figure>.<format>`
+    files; back on the Segment tab a bad upload is refused within the issue's 1 s although
+    the page has loaded plotly by then."""
+    import io
+    import urllib.request
+    import zipfile
+
+    page = _open(browser, server)
+    try:
+        _click_example(page)
+        stem = sorted((REPO / 'app' / 'examples' / 'images').glob('*.png'))[0].stem
+        page.get_by_role('tab', name='Analysis').click()
+        assert stem in page.locator('#figures-for').inner_text()
+        page.locator('#analysis-button').click()
+        kinds = ('tsne', 'relations', 'shift')
+        for kind in kinds:
+            page.locator(f'#{kind}-plot .js-plotly-plot').wait_for(timeout=TIMEOUT_MS)
+            traces = page.evaluate(
+                f"() => document.querySelector('#{kind}-plot .js-plotly-plot').data.length")
+            assert traces >= 1, kind
+        page.locator('#export-button').click()
+        link = page.locator('#figure-files a[href*=".zip"]').first
+        link.wait_for(timeout=TIMEOUT_MS)
+        href = link.get_attribute('href')
+        url = href if href.startswith('http') else server.url.rstrip('/') + href
+        with urllib.request.urlopen(url, timeout=30) as response:
+            names = zipfile.ZipFile(io.BytesIO(response.read())).namelist()
+        for kind in kinds:
+            for fmt in ('png', 'svg', 'pdf'):
+                hits = [n for n in names if n.endswith(f'_{kind}.{fmt}')]
+                assert len(hits) == 1 and hits[0].startswith(f'{stem}_'), (kind, fmt, names)
+
+        page.get_by_role('tab', name='Segment').click()
+        seconds, longest, grown = _upload_and_time(page, server,
+                                                   _big_png(tmp_path / 'big_12000.png'),
+                                                   'megapixels')
+        print(f'\n[refusal] after the figures  big  {seconds:.2f} s (longest page task '
+              f'{longest:.2f} s), server RSS +{grown:.0f} MiB')
+        assert seconds < 1.0 and grown < 200
+    finally:
+        page.close()
