@@ -8,6 +8,7 @@ files into Gradio's temporary folder (cleaned by ``delete_cache``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import html
 import io
@@ -73,6 +74,22 @@ Progress = Callable[..., object]
 def user_error(message: str, title: str = 'Cannot segment this input') -> gr.Error:
     """A message for the page (rendered as HTML by Gradio, so user-derived text is escaped)."""
     return gr.Error(html.escape(str(message), quote=False), title=title, print_exception=False)
+
+
+@contextlib.contextmanager
+def user_errors(bad_input: str, failure: str = 'Analysis failed'):
+    """Library errors inside the block as the page's one message: a ``ValueError`` or
+    ``KeyError`` (a bad input or option) titled ``bad_input``; anything else logged and
+    titled ``failure``; a message already made (``gr.Error``) passes unchanged."""
+    try:
+        yield
+    except gr.Error:
+        raise
+    except (ValueError, KeyError) as err:
+        raise user_error(err, bad_input) from None
+    except Exception as err:
+        log.exception(failure)
+        raise user_error(f'{type(err).__name__}: {err}', failure) from None
 
 
 def list_examples(examples_dir: Path = EXAMPLES_DIR) -> List[List[Optional[str]]]:
@@ -755,7 +772,7 @@ def analysis_figures(registry: PairRegistry, state: Optional[dict], class_name: 
     step = _reporter(progress)
     highlight = None if class_name in (None, '', AUTO_CLASS) else class_name
     kinds = image_kinds()
-    try:
+    with user_errors('Cannot draw these figures'):
         _, ssa, base = _extractions(registry, state, any(k.uses_baseline
                                                          for k in kinds.values()), step)
         bundles = {}
@@ -763,13 +780,6 @@ def analysis_figures(registry: PairRegistry, state: Optional[dict], class_name: 
             step(0.5 + 0.5 * index / len(kinds), f'Figure: {kinds[name].title}')
             bundles[name] = figure(name, ssa, base,
                                    **{**(options or {}).get(name, {}), 'class_name': highlight})
-    except gr.Error:
-        raise
-    except (ValueError, KeyError) as err:
-        raise user_error(err, 'Cannot draw these figures') from None
-    except Exception as err:
-        log.exception('analysis failed')
-        raise user_error(f'{type(err).__name__}: {err}', 'Analysis failed') from None
     return (*(b.figure for b in bundles.values()), {name: b.data for name, b in bundles.items()})
 
 
@@ -777,16 +787,9 @@ def shift_numbers(registry: PairRegistry, state: Optional[dict]) -> dict:
     """The ``shift`` figure kind's numbers (its ``to_json``) for the image in ``state``:
     the SSA-Seg model only, no figure drawn."""
     kind = FIGURES['shift']
-    try:
+    with user_errors('Cannot compute the shift'):
         _, ssa, _ = _extractions(registry, state, False, _reporter(None))
         return kind.to_json(kind.data(ssa))
-    except gr.Error:
-        raise
-    except (ValueError, KeyError) as err:
-        raise user_error(err, 'Cannot compute the shift') from None
-    except Exception as err:
-        log.exception('shift failed')
-        raise user_error(f'{type(err).__name__}: {err}', 'Analysis failed') from None
 
 
 # --------------------------------------------------------------------------- analysis API

@@ -130,6 +130,27 @@ def test_user_errors_are_escaped():
     assert '<script>' not in err.message and '&lt;script&gt;' in err.message
 
 
+@pytest.mark.parametrize('raised, title, text', [
+    (ValueError('no pixels of class <road>'), 'Bad option', 'no pixels of class &lt;road&gt;'),
+    (KeyError('tsne'), 'Bad option', "'tsne'"),
+    (RuntimeError('out of memory'), 'Analysis failed', 'RuntimeError: out of memory'),
+    (gr.Error('made already', title='Kept'), 'Kept', 'made already'),
+])
+def test_library_errors_become_one_page_message(raised, title, text):
+    with pytest.raises(gr.Error) as caught:
+        with ui.user_errors('Bad option'):
+            raise raised
+    assert (caught.value.title, caught.value.message) == (title, text)
+
+
+def test_analysis_without_an_image_says_so(registry):
+    for call in (lambda: ui.shift_numbers(registry, None),
+                 lambda: ui.analysis_figures(registry, None, None)):
+        with pytest.raises(gr.Error, match='Segment an image') as caught:
+            call()
+        assert caught.value.title == 'No image yet'
+
+
 @pytest.mark.parametrize('name, words', [
     ('bomb', 'decompression bomb'), ('not_image', 'not a readable image'),
     ('truncated', 'truncated'), ('empty', 'empty'),
