@@ -1,12 +1,11 @@
 """The ADE20K example configs build and train one step (forward and backward) on a random batch."""
 import pytest
 import torch
+from batches import random_batch
 from mmengine.config import Config
 from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import init_default_scope
-from mmengine.structures import PixelData
 from mmseg.registry import MODELS
-from mmseg.structures import SegDataSample
 
 from ssa_seg.classifier import LOSS_WEIGHTS
 from ssa_seg.zoo import REPO_ROOT
@@ -25,18 +24,8 @@ def test_ade20k_config_forward_backward(name, ssa):
     torch.manual_seed(0)
     # SyncBN needs a process group; on one CPU process it is plain BN.
     model = revert_sync_batchnorm(MODELS.build(cfg.model)).train()
-    g = torch.Generator().manual_seed(0)
-    samples = []
-    for _ in range(2):
-        label = torch.randint(0, 150, (1, 512, 512), generator=g)
-        label[:, :16] = 255
-        sample = SegDataSample(gt_sem_seg=PixelData(data=label))
-        sample.set_metainfo(dict(img_shape=(512, 512), ori_shape=(512, 512), pad_shape=(512, 512)))
-        samples.append(sample)
-    inputs = [torch.randint(0, 256, (3, 512, 512), dtype=torch.uint8, generator=g)
-              for _ in range(2)]
-    data = model.data_preprocessor(dict(inputs=inputs, data_samples=samples), True)
-    losses = model(**data, mode='loss')
+    losses = model(**random_batch(model, (512, 512), ignore=(slice(None), slice(0, 16))),
+                   mode='loss')
     expected = {'decode.' + k for k in LOSS_WEIGHTS} if ssa else {'decode.loss_ce'}
     assert expected <= set(losses)
     total = sum(v for k, v in losses.items() if 'loss' in k)

@@ -5,11 +5,10 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from batches import random_batch
 from mmengine.config import ConfigDict
 from mmengine.registry import init_default_scope
-from mmengine.structures import PixelData
 from mmseg.registry import MODELS
-from mmseg.structures import SegDataSample
 from tiny_models import NUM_CLASSES, tiny_config, tiny_model_cfg
 
 import ssa_seg
@@ -28,17 +27,9 @@ def build(head, ssa=True, seed=0):
 
 
 def make_batch(model, batch_size=2, size=64, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    inputs, samples = [], []
-    for _ in range(batch_size):
-        inputs.append(torch.randint(0, 256, (3, size, size), dtype=torch.uint8, generator=g))
-        label = torch.randint(0, 3, (1, size, size), generator=g)     # classes 3, 4 absent
-        label[:, :, :5] = 255                                          # ignore band
-        sample = SegDataSample(gt_sem_seg=PixelData(data=label))
-        sample.set_metainfo(dict(img_shape=(size, size), ori_shape=(size, size),
-                                 pad_shape=(size, size)))
-        samples.append(sample)
-    return model.data_preprocessor(dict(inputs=inputs, data_samples=samples), True)
+    """Labels of classes 0-2 only (3 and 4 absent), the first 5 columns ignored."""
+    return random_batch(model, (size, size), batch_size, num_classes=3, seed=seed,
+                        ignore=(slice(None), slice(None), slice(0, 5)))
 
 
 def final_head(model):

@@ -9,12 +9,11 @@ import time
 import pytest
 import reference_fixtures as ref
 import torch
+from batches import random_batch
 from mmengine.config import Config
 from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import init_default_scope
-from mmengine.structures import PixelData
 from mmseg.registry import MODELS
-from mmseg.structures import SegDataSample
 
 from ssa_seg.apis import init_model
 from ssa_seg.checkpoint import training_only_keys
@@ -166,17 +165,7 @@ def _train_step(config, size=(64, 96)):
     model = revert_sync_batchnorm(MODELS.build(cfg.model))
     model.init_weights()
     model.train()
-    g = torch.Generator().manual_seed(0)
-    samples = []
-    for _ in range(2):
-        label = torch.randint(0, 150, (1, *size), generator=g)
-        label[:, :4] = 255
-        sample = SegDataSample(gt_sem_seg=PixelData(data=label))
-        sample.set_metainfo(dict(img_shape=size, ori_shape=size, pad_shape=size))
-        samples.append(sample)
-    inputs = [torch.randint(0, 256, (3, *size), dtype=torch.uint8, generator=g) for _ in range(2)]
-    data = model.data_preprocessor(dict(inputs=inputs, data_samples=samples), True)
-    losses = model(**data, mode='loss')
+    losses = model(**random_batch(model, size), mode='loss')
     total = sum(v for k, v in losses.items() if 'loss' in k)
     assert torch.isfinite(total)
     total.backward()

@@ -6,14 +6,13 @@ ssa_seg/models/backbones/mscan.py); the heads are mmseg's and this project's ``*
 """
 import pytest
 import torch
+from batches import random_batch
 from mmengine.config import Config
 from mmengine.model import revert_sync_batchnorm
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
-from mmengine.structures import PixelData
 from mmseg.models.backbones import MSCAN
 from mmseg.registry import MODELS
-from mmseg.structures import SegDataSample
 from reference_fixtures import (
     assert_matches_fixture,
     fixture_keys,
@@ -151,19 +150,6 @@ def test_ssa_config_loads_reference_checkpoint_and_matches(name, tmp_path):
 
 
 # ------------------------------------------------------------------ training
-
-def random_batch(model, size=(64, 64), batch=2, num_classes=150, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    inputs, samples = [], []
-    for _ in range(batch):
-        inputs.append(torch.randint(0, 256, (3, *size), dtype=torch.uint8, generator=g))
-        label = torch.randint(0, num_classes, (1, *size), generator=g)
-        label[:, :4] = 255
-        sample = SegDataSample(gt_sem_seg=PixelData(data=label))
-        sample.set_metainfo(dict(img_shape=size, ori_shape=size, pad_shape=size))
-        samples.append(sample)
-    return model.data_preprocessor(dict(inputs=inputs, data_samples=samples), True)
-
 
 def ssa_config(baseline):
     return baseline[:-3] + '_ssa.py'

@@ -6,11 +6,10 @@ import time
 
 import pytest
 import torch
+from batches import random_batch
 from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import init_default_scope
-from mmengine.structures import PixelData
 from mmseg.registry import MODELS
-from mmseg.structures import SegDataSample
 from reference_fixtures import (
     assert_matches_fixture,
     fixture_keys,
@@ -207,16 +206,7 @@ def _train_step(name):
     assert cfg.model.decode_head.num_classes == 150
     torch.manual_seed(0)
     model = revert_sync_batchnorm(MODELS.build(cfg.model)).train()
-    g = torch.Generator().manual_seed(0)
-    inputs, samples = [], []
-    for _ in range(2):
-        inputs.append(torch.randint(0, 256, (3, 64, 64), dtype=torch.uint8, generator=g))
-        label = torch.randint(0, 150, (1, 64, 64), generator=g)
-        label[:, :4] = 255
-        sample = SegDataSample(gt_sem_seg=PixelData(data=label))
-        sample.set_metainfo(dict(img_shape=(64, 64), ori_shape=(64, 64), pad_shape=(64, 64)))
-        samples.append(sample)
-    data = model.data_preprocessor(dict(inputs=inputs, data_samples=samples), True)
+    data = random_batch(model)
     losses = model(**data, mode='loss')
     ssa = name.endswith('_ssa')
     expected = {'decode.' + k for k in LOSS_WEIGHTS} if ssa else {'decode.loss_ce'}
