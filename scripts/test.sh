@@ -3,6 +3,15 @@
 # Extra arguments go to pytest, e.g. `bash scripts/test.sh -k heads`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Style first: ruff alone (the version pinned in pyproject.toml) takes seconds, so a style error
+# fails before the mmcv build instead of after it.
+ruff_pin="$(grep -o 'ruff==[0-9.]*' pyproject.toml)"
+if ! .venv/bin/ruff --version 2>/dev/null | grep -q "${ruff_pin#ruff==}"; then
+  [ -x .venv/bin/python ] || "${PYTHON:-python3}" -m venv .venv
+  .venv/bin/python -m pip install --disable-pip-version-check -q "$ruff_pin"
+fi
+echo "[test] ruff check (pyflakes, pycodestyle, import order, bugbear, complexity; pyproject.toml)"
+.venv/bin/ruff check .
 bash scripts/setup.sh
 if [ ! -x /usr/bin/chromium ]; then   # Debian's chromium, for the browser test
   if [ "$(id -u)" = 0 ]; then
@@ -13,6 +22,4 @@ if [ ! -x /usr/bin/chromium ]; then   # Debian's chromium, for the browser test
   fi
 fi
 export GRADIO_ANALYTICS_ENABLED=False
-echo "[test] ruff check (pyflakes, pycodestyle, import order, bugbear; pyproject.toml)"
-.venv/bin/ruff check .
 exec .venv/bin/python -m pytest -m "" -p no:cacheprovider "$@"
