@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 # fails before the mmcv build instead of after it.
 ruff_pin="$(grep -o 'ruff==[0-9.]*' pyproject.toml)"
 if ! .venv/bin/ruff --version 2>/dev/null | grep -q "${ruff_pin#ruff==}"; then
-  [ -x .venv/bin/python ] || "${PYTHON:-python3}" -m venv .venv
+  PY="${PYTHON:-python3.11}"; command -v "$PY" >/dev/null 2>&1 || PY=python3
+  [ -x .venv/bin/python ] || "$PY" -m venv .venv
   .venv/bin/python -m pip install --disable-pip-version-check -q "$ruff_pin"
 fi
 echo "[test] ruff check (pyflakes, pycodestyle, import order, bugbear, complexity; pyproject.toml)"
