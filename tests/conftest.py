@@ -1,11 +1,9 @@
 import os
-import sys
 
 import numpy as np
 import pytest
 
-# Tests import helpers from this folder (tiny_models) and the project from the repo root.
-sys.path.insert(0, os.path.dirname(__file__))
+# Helpers in this folder (tiny_models, ...) are importable through pytest.ini's `pythonpath`.
 os.environ.setdefault('GRADIO_ANALYTICS_ENABLED', 'False')
 
 
