@@ -29,7 +29,7 @@ from ssa_seg.config_v0 import (
 )
 from ssa_seg.zoo import REPO_ROOT
 
-V0 = Path(__file__).parent / 'configs_v0'
+V0 = Path(__file__).parents[1] / 'configs_v0'
 NORM = dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375])
 BN = dict(type='BN', requires_grad=True)
 GN = dict(type='GN', num_groups=32, requires_grad=True)
