@@ -207,7 +207,7 @@ def replace_sync_bn(value: Any) -> Tuple[Any, bool]:
     return walk(value), found
 
 
-RUNTIME_BASE = os.path.join(os.path.dirname(__file__), 'configs', '_base_', 'default_runtime.py')
+RUNTIME_BASE = os.path.join(os.path.dirname(os.path.dirname(__file__)), 'configs', '_base_', 'default_runtime.py')
 
 
 @functools.lru_cache(maxsize=1)
