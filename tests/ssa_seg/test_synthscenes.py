@@ -93,6 +93,114 @@ def test_generate_is_byte_identical_and_seeded(tmp_path):
     assert digests_a['img_dir/train/00000.png'] != digests_a['img_dir/val/00000.png']
 
 
+# ---------------------------------------------------------------------------------------
+# Regression pin: the generator's output is its specification
+# ---------------------------------------------------------------------------------------
+# SHA-256 digests recorded from the generator as it was before it was split into modules
+# (ssa_seg/synthscenes/__init__.py at commit a532502, one 632-line module), with the pinned
+# numpy 2.4.6 and opencv-python 5.0.0.93, by rendering these scenes at 64 x 64 and writing
+# these sets at 48 x 48. Any change to a random draw, its order, a drawing primitive or the
+# appearance changes them, and so does another OpenCV (its resizing, blur and PNG encoder make
+# the bytes): a changed pin means a different data set, to be released as a new
+# GENERATOR_VERSION with new pins, never silently.
+PINNED_SCENES = {   # (seed, split, index): (scene, sha256 of image bytes, of label bytes)
+    (0, 'train', 0): ('indoor',
+        '563c43cd0b5a924b415b99ed6ad507f7bc724f121a7cb81a431281abed203091',
+        '0915582136388c14c2534f621fbd6d265c0b52c9cb841c8b75d086ff47c38cf1'),
+    (0, 'train', 1): ('outdoor',
+        'ccd45014e54a53d9287630f92ca06a2b52ddbfbbc5979b5b0f33a9dc60dc4de2',
+        'a4003e2c50ab602f08bf9b550303c5c77aa9afd94f247ebc2b07688aff3a8efe'),
+    (0, 'train', 2): ('indoor',
+        'ead5e37d27bd69d8e2dcb0bc497e509e87eda4e9e9436019c1474f5a3b2ad56d',
+        '9745d273968d0d9e76e31ca0738e5fac18ec7e15d19d24784f7089c612a9aa22'),
+    (0, 'val', 0): ('indoor',
+        '9bacb8028493bdfc1b98d7244407e4cfea2911d2efc85ba5e38e7bc0d3e5e4f0',
+        '72e3b2f1c2c918f5c5c5f601f0a4906d8ce5adbb7be7fbe72061f77fc0ad21dc'),
+    (0, 'val', 1): ('indoor',
+        '300666c12067a004b0c003a7dc0211bc86930d95d1021946e3f5eab79ba36664',
+        '0d3efd60c9e562aa16ad4dcf2b3c6fb6c78c9d71529126df30b5f3ca1013c4ac'),
+    (0, 'val', 2): ('indoor',
+        '77ee9167c818e2b71e14d2b9348b3b88bc29be074dce822afa94bc39723d9a41',
+        'b1f21b25ebb87e8382a6b4e8900fc63ffae7b0e57636136db6fc93294d606f28'),
+    (1, 'train', 0): ('outdoor',
+        '6dee82d5d5d2f9d568e1a1cea0669da09a8600232f19d8ddb5926de34060146d',
+        '1d369633dc82dcc76d0afe65a6e3125a49b09550e3887865f9800e11d41ad225'),
+    (1, 'train', 1): ('indoor',
+        'bc78624d784189b9c9a426e055891ba91be098b21326d62774aa3602a1cea8b0',
+        '73d77f67d00eebb10d1aacfb14fe280c964d2f4d6ba748e27db3d526479462a0'),
+    (1, 'train', 2): ('outdoor',
+        '71b34001c60e518aaf04bf5c180088efe27546ac1d3f4cd0356a6dcb48bdbf68',
+        'c7e361a472a8c6eb20a1121223d6bffc5baa45a1093335d9cca6410d4a579093'),
+    (1, 'val', 0): ('outdoor',
+        'ece587379c797cd8544e99343c2acb952507fdcad4d3164c3c210f512f83866d',
+        'b60a8dde75b9ce5815643fffc6d8765d03a9887d3792517947b5f1abe0585f5a'),
+    (1, 'val', 1): ('indoor',
+        '90ea54bc08cbba6fa273f2dd96f504ddcd55b3054008961b4fc250aa5dc01dac',
+        'cc1c2f1be03804d42b781ae318b8319e74c5bccee22680433e4c5fcacb050bc5'),
+    (1, 'val', 2): ('indoor',
+        'bb63b5c17da7069989f47ff424591503270e2b85fb5a96cdf63cfe581657467d',
+        '42f44602df804d81ecc88afa27f454b62056896069f46ed0899b3f49bb1cbf17'),
+}
+PINNED_FILES = {   # seed: {file: sha256} of generate(num_train=2, num_val=1, size=48)
+    0: {
+        'ann_dir/train/00000.png':
+            'd1da0c0d9ef3ff504c2d167df58bc3aa4ff3c2a70ef08405c51e625928a13be5',
+        'ann_dir/train/00001.png':
+            '513edd6984f89a289afc2d8f9de481bb3199373a84ef459f7f7267aab5f109ca',
+        'ann_dir/val/00000.png':
+            '11d31ff272c8abd23a2337ffb370489a78d9eedf76ced317db594506ecc38a92',
+        'img_dir/train/00000.png':
+            '970718f81375def6ea0bb1df4cbe3e51f81a8fd620dd3b9480fc86853763c3c3',
+        'img_dir/train/00001.png':
+            '410545482a253933d5eca3244f3e8cba0913786eca1eeefed11cf4ed8791c69c',
+        'img_dir/val/00000.png':
+            '06f41999f87d8629ea4f5982fd1e51c67e2696e28cff86205ac52e3c993c138a',
+        'synthscenes.json':
+            '80ac7baff51c4771a3410ecf9cbbf6af1c09a3bb527a80570cd9fe92dfba492c',
+    },
+    1: {
+        'ann_dir/train/00000.png':
+            '447cb65bc6d6d3450c0d44348cc8f9e639b8751ca4769777972a7d9397948ff6',
+        'ann_dir/train/00001.png':
+            'bc77b71c0418cad2e316cc1731ca407751b2fbef29d698c21b2cd935f752e8d3',
+        'ann_dir/val/00000.png':
+            'ce41ca1b5933b726495e1f6d28e76b88bd1d7793627a457abac13679e70a40b6',
+        'img_dir/train/00000.png':
+            '38eaef47b44ea173450b2825208bdf60921772bdb41211eea4cbef0f240506e3',
+        'img_dir/train/00001.png':
+            '56ddcba63590065214a7ca9a48f458f59dec43316e31373f07cf2f0b07a5e92e',
+        'img_dir/val/00000.png':
+            '0f9fc9c670943c79d321385720a82b60800ec728ca281aad2e66a39738c61746',
+        'synthscenes.json':
+            '1271dafb8b9212229358c199eee5b87bd683f02bdf0322bbf75aa31b12989d21',
+    },
+}
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def test_pinned_scenes_are_unchanged():
+    # The pins cover both layouts: the scene's first draw picks outdoor with p = 0.6.
+    kinds = {'outdoor' if np.random.default_rng([s, synthscenes.SPLITS[sp], i]).random() < 0.6
+             else 'indoor' for s, sp, i in PINNED_SCENES}
+    assert kinds == {'outdoor', 'indoor'}
+    for (seed, split, index), (kind, image_sha, label_sha) in PINNED_SCENES.items():
+        first = np.random.default_rng([seed, synthscenes.SPLITS[split], index]).random()
+        assert (first < 0.6) == (kind == 'outdoor')
+        image, label = render_scene(synthscenes.image_rng(seed, split, index), 64)
+        assert image.shape == (64, 64, 3) and label.shape == (64, 64)
+        assert _sha256(image.tobytes()) == image_sha, (seed, split, index)
+        assert _sha256(label.tobytes()) == label_sha, (seed, split, index)
+
+
+@pytest.mark.parametrize('seed', sorted(PINNED_FILES))
+def test_pinned_files_are_unchanged(tmp_path, seed):
+    generate(tmp_path, seed=seed, num_train=2, num_val=1, size=48, progress=False)
+    assert _digests(tmp_path) == PINNED_FILES[seed]
+
+
 def test_written_files_round_trip(tmp_path):
     generate(tmp_path, seed=5, num_train=2, num_val=1, size=64, progress=False)
     image, label = render_scene(synthscenes.image_rng(5, 'train', 1), 64)
