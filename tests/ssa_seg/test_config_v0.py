@@ -222,6 +222,19 @@ def test_sync_bn_becomes_bn_everywhere():
     assert ocr.norm_cfg.type == 'BN'
 
 
+
+def test_reference_types_renamed_at_any_depth():
+    """MSCAN (the reference's key layout) becomes MSCANRef wherever it is, in lists and tuples
+    too, as SyncBN becomes BN; other types are untouched."""
+    cfg = Config.fromfile(V0 / 'segformer/segformer_mit-b5_512x512_160k_ade20k_ssa.py').to_dict()
+    cfg['model']['backbone']['type'] = 'MSCAN'
+    cfg['model']['auxiliary_head'] = (dict(type='MSCAN', norm_cfg=dict(type='SyncBN')),
+                                      [dict(type='FCNHead')])
+    model = translate_config(cfg)['model']
+    assert model['backbone']['type'] == 'MSCANRef'
+    assert model['auxiliary_head'] == (dict(type='MSCANRef', norm_cfg=dict(type='BN')),
+                                       [dict(type='FCNHead')])
+
 def test_slide_inference_kept():
     cfg = load_config(V0 / 'swin/upernet_swin_tiny_4x4_80k_pc_ssa.py')
     assert plain(cfg.model.test_cfg) == dict(mode='slide', crop_size=[480, 480],
