@@ -13,10 +13,10 @@ from tiny_models import tiny_config
 from ssa_seg import zoo
 from ssa_seg.apis import init_model
 from ssa_seg.checkpoint import save_weights
-from ssa_seg.zoo_add import AddError, add_model
-from ssa_seg.zoo_released import markdown_table, match_config, released_models
+from ssa_seg.zoo.add import AddError, add_model
+from ssa_seg.zoo.released import markdown_table, match_config, released_models
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 CLASSES = ['sky', 'wall', 'floor', 'road', 'car']
 PALETTE = [[10, 20, 30], [40, 50, 60], [70, 80, 90], [100, 110, 120], [130, 140, 150]]
 
