@@ -243,7 +243,7 @@ def models_markdown(specs, loaded_names: Sequence[str] = ()) -> str:
                 '> `python -m app --baseline CONFIG CHECKPOINT --ssa CONFIG CHECKPOINT '
                 '--baseline-name NAME --ssa-name NAME`\n>\n'
                 '> or add both models and a pair to the zoo manifest '
-                '(`checkpoints/manifest.yaml`, format in `ssa_seg/zoo.py`) and run '
+                '(`checkpoints/manifest.yaml`, format in `ssa_seg/zoo/manifest.py`) and run '
                 '`python -m app --pair NAME`.')
         lines.append('')
     return '\n'.join(lines)

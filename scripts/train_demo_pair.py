@@ -163,7 +163,7 @@ def main():
     entries = {**{m['name']: m for m in (old or {}).get('models', [])}, **entries}
     manifest = dict(models=[entries[n] for n in MODELS if n in entries], pairs=[PAIR])
     manifest_path.write_text(
-        '# The model zoo read by the app and the analysis tools (see ssa_seg/zoo.py).\n'
+        '# The model zoo read by the app and the analysis tools (see ssa_seg/zoo/manifest.py).\n'
         '# Written by scripts/train_demo_pair.py; paths are relative to the repo root.\n'
         + yaml.safe_dump(manifest, sort_keys=False, width=100, default_flow_style=None))
     print(f'wrote {manifest_path}')

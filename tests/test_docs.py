@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-DOCTEST_MODULES = ['ssa_seg.apis', 'ssa_seg.zoo', 'ssa_seg.models.features']
+DOCTEST_MODULES = ['ssa_seg.apis', 'ssa_seg.zoo', 'ssa_seg.zoo.released',
+                   'ssa_seg.models.features']
 
 
 @pytest.mark.parametrize('name', DOCTEST_MODULES)

@@ -1,36 +1,10 @@
-"""mmsegmentation integration: SSA-Seg forms of decode heads, registered in ``MODELS``."""
-from mmseg.models.decode_heads import (
-    ASPPHead,
-    DepthwiseSeparableASPPHead,
-    FCNHead,
-    LightHamHead,
-    OCRHead,
-    PSPHead,
-    SegformerHead,
-    UPerHead,
-)
-from mmseg.registry import MODELS
-
+"""mmsegmentation integration: SSA-Seg forms of decode heads, registered in ``MODELS``
+(:mod:`ssa_seg.models.registry`), and the ported backbones and heads, which register
+themselves on import."""
+from . import backbones, heads  # noqa: F401  (registration)
+from .registry import SSA_HEADS, SUPPORTED_HEADS, register_ssa_head
 from .ssa_head import ssa_head
 
-# The reference's names, plus a few common heads. Any other head ending in ``cls_seg``
-# gets its form with ``register_ssa_head(HeadClass)``.
-SUPPORTED_HEADS = (SegformerHead, UPerHead, LightHamHead, OCRHead, FCNHead, PSPHead, ASPPHead,
-                   DepthwiseSeparableASPPHead)
-
-
-def register_ssa_head(base, name=None, force=False):
-    """Register ``ssa_head(base)`` in mmseg's MODELS as ``name`` (default ``<Base>_ssa``)."""
-    cls = ssa_head(base, name)
-    MODELS.register_module(name=cls.__name__, module=cls, force=force)
-    return cls
-
-
-SSA_HEADS = {cls.__name__: cls for cls in (register_ssa_head(base) for base in SUPPORTED_HEADS)}
 globals().update(SSA_HEADS)
 
-__all__ = ['ssa_head', 'register_ssa_head', 'SSA_HEADS', *SSA_HEADS]
-
-# Ported backbones and heads register themselves on import (after register_ssa_head exists,
-# which the heads use).
-from . import backbones, heads  # noqa: E402,F401
+__all__ = ['ssa_head', 'register_ssa_head', 'SSA_HEADS', 'SUPPORTED_HEADS', *SSA_HEADS]

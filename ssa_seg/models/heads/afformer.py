@@ -15,7 +15,7 @@ from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.registry import MODELS
 from torch import Tensor
 
-from .. import register_ssa_head
+from ..registry import register_ssa_head
 
 
 @MODELS.register_module()

@@ -44,7 +44,7 @@ from mmseg.models.decode_heads.ocr_head import SpatialGatherModule
 from mmseg.registry import MODELS
 from torch import Tensor
 
-from .. import register_ssa_head
+from ..registry import register_ssa_head
 
 
 class RCA(nn.Module):

@@ -19,7 +19,7 @@ from mmseg.models.decode_heads.decode_head import BaseDecodeHead
 from mmseg.registry import MODELS
 from torch import Tensor, nn
 
-from .. import register_ssa_head
+from ..registry import register_ssa_head
 
 
 class FusionBlock(nn.Module):

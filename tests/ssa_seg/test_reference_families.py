@@ -1,26 +1,20 @@
 """Families mmseg 1.x has (SegNeXt, SegFormer-B5, UperNet Swin-T, OCRNet HRNet-W48): the
-project configs load reference SSA-Seg checkpoints strictly and reproduce the reference logits.
+project configs load reference SSA-Seg checkpoints strictly and reproduce the reference logits
+(the shared tests of :class:`reference_tester.ReferenceFamilyTester`).
 
 SegNeXt's MSCAN is mmseg's, under the reference's parameter names (``MSCANRef``, see
 ssa_seg/models/backbones/mscan.py); the heads are mmseg's and this project's ``*_ssa`` forms.
 """
 import pytest
 import torch
-from batches import random_batch
 from mmengine.config import Config
 from mmengine.model import revert_sync_batchnorm
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 from mmseg.models.backbones import MSCAN
 from mmseg.registry import MODELS
-from reference_fixtures import (
-    assert_matches_fixture,
-    fixture_keys,
-    fixture_meta,
-    load_fixture_checkpoint,
-    reference_input,
-    reference_logits,
-)
+from reference_fixtures import fixture_keys, load_fixture_checkpoint, reference_input
+from reference_tester import ReferenceFamilyTester, is_ssa
 
 import ssa_seg  # noqa: F401  (registers MSCANRef and the *_ssa heads)
 from ssa_seg.classifier import LOSS_WEIGHTS
@@ -29,20 +23,21 @@ from ssa_seg.zoo import REPO_ROOT
 
 CONFIGS = REPO_ROOT / 'ssa_seg' / 'configs'
 SEGNEXT = 'segnext_tiny_512x512_160k_4x4_ade20k'
-# fixture name -> project config
+# fixture name -> project config (relative to CONFIGS, without .py)
 FIXTURE_CONFIGS = {
-    SEGNEXT: f'segnext/{SEGNEXT}.py',
-    SEGNEXT + '_ssa': f'segnext/{SEGNEXT}_ssa.py',
+    SEGNEXT: f'segnext/{SEGNEXT}',
+    SEGNEXT + '_ssa': f'segnext/{SEGNEXT}_ssa',
     'segformer_mit-b5_512x512_160k_ade20k_ssa':
-        'segformer/segformer_mit-b5_512x512_160k_ade20k_ssa.py',
-    'upernet_swin_tiny_ade20k_ssa': 'swin/upernet_swin_tiny_ade20k_ssa.py',
-    'ocrnet_hr48_512x512_160k_ade20k_ssa': 'ocrnet/ocrnet_hr48_512x512_160k_ade20k_ssa.py',
+        'segformer/segformer_mit-b5_512x512_160k_ade20k_ssa',
+    'upernet_swin_tiny_ade20k_ssa': 'swin/upernet_swin_tiny_ade20k_ssa',
+    'ocrnet_hr48_512x512_160k_ade20k_ssa': 'ocrnet/ocrnet_hr48_512x512_160k_ade20k_ssa',
 }
+# baseline config -> its decode head (the SSA config adds _ssa to both)
 BASELINES = {
-    'segnext/segnext_tiny_512x512_160k_4x4_ade20k.py': 'LightHamHead',
-    'segformer/segformer_mit-b5_512x512_160k_ade20k.py': 'SegformerHead',
-    'swin/upernet_swin_tiny_ade20k.py': 'UPerHead',
-    'ocrnet/ocrnet_hr48_512x512_160k_ade20k.py': 'OCRHead',
+    'segnext/segnext_tiny_512x512_160k_4x4_ade20k': 'LightHamHead',
+    'segformer/segformer_mit-b5_512x512_160k_ade20k': 'SegformerHead',
+    'swin/upernet_swin_tiny_ade20k': 'UPerHead',
+    'ocrnet/ocrnet_hr48_512x512_160k_ade20k': 'OCRHead',
 }
 SMALL_MSCAN = dict(embed_dims=[8, 16, 32, 32], mlp_ratios=[2, 2, 2, 2], depths=[1, 1, 1, 1],
                    norm_cfg=dict(type='BN', requires_grad=True))
@@ -51,16 +46,59 @@ SMALL_MSCAN = dict(embed_dims=[8, 16, 32, 32], mlp_ratios=[2, 2, 2, 2], depths=[
 def build_from_config(relative, cfg_options=None):
     """The config's model on CPU: SyncBN becomes BN (identical at eval, as in the fixtures)."""
     init_default_scope('mmseg')
-    cfg = Config.fromfile(CONFIGS / relative)
+    cfg = Config.fromfile(CONFIGS / f'{relative}.py')
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     torch.manual_seed(0)
     return cfg, revert_sync_batchnorm(MODELS.build(cfg.model))
 
 
-def fixture_logits(model, name):
-    meta = fixture_meta(name)
-    return reference_logits(model, int(meta['seed']), tuple(meta['input_size']))
+class TestMMSegFamilies(ReferenceFamilyTester):
+    configs = CONFIGS
+    fixtures = list(FIXTURE_CONFIGS)
+    train_configs = [c for baseline in BASELINES for c in (baseline, baseline + '_ssa')]
+
+    # mmseg's own backbones and heads: the non-square check is the ported families' (their
+    # position embeddings and bias tables are resized to the input); this file never ran it.
+    test_non_square_input_other_seed = None
+
+    def config_path(self, name):
+        return CONFIGS / f'{FIXTURE_CONFIGS.get(name, name)}.py'
+
+    def head_prefix(self, name):
+        return 'decode_head.1.' if name.startswith('ocrnet') else 'decode_head.'
+
+    def build(self, name):
+        return build_from_config(FIXTURE_CONFIGS[name])[1].eval()
+
+    def expected_losses(self, config, cfg):
+        cascade = cfg.model.type == 'CascadeEncoderDecoder'
+        stage = 'decode_1.' if cascade else 'decode.'
+        expected = {stage + k for k in (LOSS_WEIGHTS if is_ssa(config) else ['loss_ce'])}
+        if cascade:
+            expected.add('decode_0.loss_ce')
+        if cfg.model.get('auxiliary_head'):
+            expected.add('aux.loss_ce')
+        return expected
+
+    def after_training_step(self, config, cfg, model, total):
+        """One optimizer step of the config's optim_wrapper: the classifier's parameters and
+        the backbone move."""
+        ssa = is_ssa(config)
+        cascade = cfg.model.type == 'CascadeEncoderDecoder'
+        final = cfg.model.decode_head[-1] if cascade else cfg.model.decode_head
+        assert final.type == BASELINES[config.removesuffix('_ssa')] + ('_ssa' if ssa else '')
+        optim = build_optim_wrapper(model, cfg.optim_wrapper)
+        before = {k: v.detach().clone() for k, v in model.named_parameters()}
+        optim.update_params(total)
+        changed = {k for k, v in model.named_parameters() if not torch.equal(v, before[k])}
+        assert changed, 'no parameter moved'
+        names = ['conv_seg.weight'] + (['center_pos.weight', 'center_proj.weight',
+                                        'gt_center_proj.weight'] if ssa else [])
+        prefix = 'decode_head.1.' if cascade else 'decode_head.'
+        for name in names:
+            assert prefix + name in changed, name
+        assert any(k.startswith('backbone.') for k in changed)
 
 
 # ------------------------------------------------------------------ SegNeXt: names and RNG
@@ -125,65 +163,3 @@ def test_ham_head_draws_exactly_one_uniform_basis_tensor_from_the_global_rng(tmp
         assert torch.equal(model.encode_decode(x, meta), first)
         different = model.encode_decode(x, meta)          # the next draw: other bases
     assert not torch.allclose(first, different, atol=1e-3)
-
-
-# ------------------------------------------------------------------ reference logits
-
-@pytest.mark.slow
-def test_segnext_baseline_matches_reference(tmp_path):
-    _, model = build_from_config(FIXTURE_CONFIGS[SEGNEXT])
-    load_fixture_checkpoint(model, SEGNEXT, tmp_path)
-    assert_matches_fixture(fixture_logits(model, SEGNEXT), SEGNEXT)
-
-
-@pytest.mark.parametrize('name', [
-    pytest.param(n, marks=pytest.mark.slow)
-    for n in FIXTURE_CONFIGS if n != SEGNEXT])
-def test_ssa_config_loads_reference_checkpoint_and_matches(name, tmp_path):
-    _, model = build_from_config(FIXTURE_CONFIGS[name])
-    meta = load_fixture_checkpoint(model, name, tmp_path)
-    prefix = 'decode_head.1.' if name.startswith('ocrnet') else 'decode_head.'
-    # The project's heads keep the teacher (gt_center_*) modules; only the loss buffer is extra.
-    assert meta['ignored_keys'] == [prefix + 'ssa_loss.criterion.empty_weight']
-    assert meta['CLASSES'][0] == 'wall'
-    assert_matches_fixture(fixture_logits(model, name), name)
-
-
-# ------------------------------------------------------------------ training
-
-def ssa_config(baseline):
-    return baseline[:-3] + '_ssa.py'
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize('relative,ssa', [(b, s) for b in BASELINES for s in (False, True)])
-def test_one_training_step_per_config(relative, ssa):
-    relative = ssa_config(relative) if ssa else relative
-    cfg, model = build_from_config(relative,
-                                   {'model.data_preprocessor.size': (64, 64)})
-    head = BASELINES[relative.replace('_ssa.py', '.py')]
-    cascade = cfg.model.type == 'CascadeEncoderDecoder'
-    final = cfg.model.decode_head[-1] if cascade else cfg.model.decode_head
-    assert final.type == head + ('_ssa' if ssa else '') and final.num_classes == 150
-    model.train()
-    optim = build_optim_wrapper(model, cfg.optim_wrapper)
-    before = {k: v.detach().clone() for k, v in model.named_parameters()}
-    losses = model(**random_batch(model), mode='loss')
-    stage = 'decode_1.' if cascade else 'decode.'
-    expected = {stage + k for k in (LOSS_WEIGHTS if ssa else ['loss_ce'])}
-    if cascade:
-        expected.add('decode_0.loss_ce')
-    if cfg.model.get('auxiliary_head'):
-        expected.add('aux.loss_ce')
-    assert expected <= set(losses), sorted(losses)
-    total, _ = model.parse_losses(losses)
-    assert torch.isfinite(total)
-    optim.update_params(total)
-    changed = {k for k, v in model.named_parameters() if not torch.equal(v, before[k])}
-    assert changed, 'no parameter moved'
-    names = ['conv_seg.weight'] + (['center_pos.weight', 'center_proj.weight',
-                                    'gt_center_proj.weight'] if ssa else [])
-    prefix = 'decode_head.1.' if cascade else 'decode_head.'
-    for name in names:
-        assert prefix + name in changed, name
-    assert any(k.startswith('backbone.') for k in changed)

@@ -2,6 +2,9 @@
 manifests; one test with a reference fixture checkpoint and a 0.x config)."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -13,10 +16,10 @@ from tiny_models import tiny_config
 from ssa_seg import zoo
 from ssa_seg.apis import init_model
 from ssa_seg.checkpoint import save_weights
-from ssa_seg.zoo_add import AddError, add_model
-from ssa_seg.zoo_released import markdown_table, match_config, released_models
+from ssa_seg.zoo.add import AddError, add_model
+from ssa_seg.zoo.released import markdown_table, match_config, released_models
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 CLASSES = ['sky', 'wall', 'floor', 'road', 'car']
 PALETTE = [[10, 20, 30], [40, 50, 60], [70, 80, 90], [100, 110, 120], [130, 140, 150]]
 
@@ -58,6 +61,20 @@ def test_list_command(capsys, tmp_path):
     assert 'seaformer-l_ade20k_ssa' in out and '45.36' in out and 'no manifest' in out
     assert zoo.main(['list', '--markdown']) == 0
     assert capsys.readouterr().out == markdown_table()
+
+
+def test_python_m_ssa_seg_zoo_runs_the_package_main(tmp_path):
+    """``python -m ssa_seg.zoo`` (the package's ``__main__``) as a user types it."""
+    env = dict(os.environ,
+               PYTHONPATH=os.pathsep.join([str(REPO), os.environ.get('PYTHONPATH', '')]))
+    run = subprocess.run([sys.executable, '-m', 'ssa_seg.zoo', 'list', '--markdown'],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert (run.returncode, run.stdout) == (0, markdown_table()), run.stderr
+    run = subprocess.run([sys.executable, '-m', 'ssa_seg.zoo', 'add', 'x', '--config', 'no.py',
+                          '--checkpoint', 'no.pth', '--manifest', str(tmp_path / 'm.yaml')],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 2 and 'error: config not found: no.py' in run.stderr, run.stderr
+    assert not (tmp_path / 'm.yaml').exists()
 
 
 # --------------------------------------------------------------------------- add

@@ -1,16 +1,4 @@
-"""The model zoo: typed entries from a manifest, and a one-call loader.
-
-    >>> from ssa_seg.zoo import load_zoo, init_zoo_model
-    >>> zoo = load_zoo()                        # checkpoints/manifest.yaml of this checkout
-    >>> pair = zoo.pair()                       # the default (first) pair
-    >>> pair.ssa.metrics['val_mIoU']
-    75.79
-    >>> model = init_zoo_model(pair.ssa.name)   # doctest: +SKIP
-
-From a shell (:func:`main`)::
-
-    python -m ssa_seg.zoo list                  # the released models, and the manifest's
-    python -m ssa_seg.zoo add NAME --config CFG --checkpoint FILE [--pair-with OTHER]
+"""The manifest: typed zoo entries read from a YAML file (``checkpoints/manifest.yaml``).
 
 The manifest is found, in this order, from the ``path`` argument, the environment variable
 ``SSA_SEG_MANIFEST``, or ``checkpoints/manifest.yaml`` beside the package (a checkout).
@@ -30,16 +18,14 @@ Its format::
 """
 from __future__ import annotations
 
-import argparse
 import os
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Dict, Mapping, Optional, Sequence, Tuple
 
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]     # ssa_seg/zoo/manifest.py -> the checkout
 DEFAULT_MANIFEST = REPO_ROOT / 'checkpoints' / 'manifest.yaml'
 MANIFEST_ENV = 'SSA_SEG_MANIFEST'
 REQUIRED_MODEL_KEYS = ('name', 'config', 'checkpoint', 'classes', 'palette')
@@ -66,7 +52,7 @@ class ZooModel:
 
     def init(self, device: str = 'cpu'):
         """The model, built and loaded (:func:`ssa_seg.apis.init_model`)."""
-        from .apis import init_model
+        from ..apis import init_model
         return init_model(self.config, self.checkpoint, device=device)
 
 
@@ -200,87 +186,3 @@ def pair_from_paths(baseline: Sequence[str], ssa: Sequence[str], name: Optional[
 def init_zoo_model(name: str, device: str = 'cpu', manifest: Optional[os.PathLike] = None):
     """Build and load the zoo model ``name`` in one call (eval mode, on ``device``)."""
     return load_zoo(manifest).model(name).init(device)
-
-
-# --------------------------------------------------------------------------- command line
-
-def _print_manifest(path: Optional[os.PathLike]) -> None:
-    try:
-        zoo = load_zoo(path)
-    except ManifestError as err:
-        print(f'\nno manifest to show ({err})')
-        return
-    print(f'\nrecorded in {zoo.path} ({len(zoo.models)} models, {len(zoo.pairs)} pairs):')
-    for model in zoo.models.values():
-        metrics = ', '.join(f'{k} {v}' for k, v in model.metrics.items() if 'miou' in k.lower())
-        print(f'  {model.name}: {len(model.classes)} classes; {model.config}; '
-              f'{model.checkpoint}' + (f'; {metrics}' if metrics else ''))
-    for pair in zoo.pairs.values():
-        print(f'  pair {pair.name!r}: {pair.baseline.name} vs {pair.ssa.name}')
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog='python -m ssa_seg.zoo',
-        description='The released SSA-Seg models, and the manifest of the checkpoints you have '
-                    '(read by python -m app and python -m analysis).')
-    commands = parser.add_subparsers(dest='command', required=True)
-    listing = commands.add_parser('list', help='the released models (reported mIoU, configs) '
-                                               'and the models recorded in the manifest')
-    listing.add_argument('--markdown', action='store_true',
-                         help='the released table as markdown (docs/zoo.md), nothing else')
-    listing.add_argument('--manifest', default=None, help=f'default ${MANIFEST_ENV} or '
-                         'checkpoints/manifest.yaml')
-    add = commands.add_parser(
-        'add', help='record a checkpoint you downloaded or trained (checked: the config '
-                    'builds and the checkpoint loads strictly)')
-    add.add_argument('name', help='the model\'s name in the manifest (unique)')
-    add.add_argument('--config', required=True,
-                     help='its config: mmseg 1.x, or a reference (0.x) config as it is')
-    add.add_argument('--checkpoint', required=True, help='its checkpoint file')
-    add.add_argument('--pair-with', default=None, metavar='OTHER',
-                     help='a model already in the manifest to compare it with in the app')
-    add.add_argument('--role', choices=('ssa', 'baseline'), default=None,
-                     help='NAME\'s role in the pair (default: SSA-Seg if its head has the '
-                          'SSA-Seg classifier, else baseline)')
-    add.add_argument('--pair-name', default=None,
-                     help='the pair\'s name (default "BASELINE vs SSA")')
-    add.add_argument('--manifest', default=None, help=f'default ${MANIFEST_ENV} or '
-                     'checkpoints/manifest.yaml (created if missing)')
-    return parser
-
-
-def main(argv: Optional[List[str]] = None) -> int:
-    """``python -m ssa_seg.zoo list|add ...``; returns the exit status."""
-    args = build_parser().parse_args(argv)
-    if args.command == 'list':
-        from .zoo_released import markdown_table, text_table
-
-        if args.markdown:
-            print(markdown_table(), end='')
-            return 0
-        print('Released SSA-Seg models (reference README; mIoU single-scale, of the SSA-Seg '
-              'model; "here": fixture-checked = equal to the reference code by test, opens = '
-              'the reference config builds)\n')
-        print(text_table(), end='')
-        _print_manifest(args.manifest)
-        return 0
-    from .zoo_add import AddError, add_model
-
-    try:
-        entry = add_model(args.name, args.config, args.checkpoint, pair_with=args.pair_with,
-                          role=args.role, manifest=args.manifest, pair_name=args.pair_name)
-    except (AddError, ManifestError) as err:
-        print(f'error: {err}', file=sys.stderr)
-        return 2
-    print(f'recorded {entry["name"]!r} ({len(entry["classes"])} classes: '
-          f'{", ".join(entry["classes"][:5])}{", ..." if len(entry["classes"]) > 5 else ""}) '
-          f'in {manifest_path(args.manifest)}')
-    if args.pair_with:
-        print(f'with {args.pair_with!r} as a pair: python -m app --manifest '
-              f'{manifest_path(args.manifest)} shows it in the pair selector')
-    return 0
-
-
-if __name__ == '__main__':
-    sys.exit(main())

@@ -19,11 +19,11 @@ from typing import List, Optional
 
 import yaml
 
-from .zoo import ManifestError, load_zoo, manifest_path
-from .zoo_released import match_config
+from .manifest import ManifestError, load_zoo, manifest_path
+from .released import match_config
 
 ROLES = ('ssa', 'baseline')
-HEADER = ('# The model zoo read by the app and the analysis tools (see ssa_seg/zoo.py).\n'
+HEADER = ('# The model zoo read by the app and the analysis tools (see ssa_seg/zoo/manifest.py).\n'
           '# Paths are relative to the repo root (the parent of this file\'s folder).\n')
 
 
@@ -70,8 +70,8 @@ def _write_atomically(path: Path, text: str) -> None:
 
 
 def _load_model(config: str, checkpoint: str):
-    from .apis import init_model
-    from .checkpoint import CheckpointError
+    from ..apis import init_model
+    from ..checkpoint import CheckpointError
 
     for kind, path in (('config', config), ('checkpoint', checkpoint)):
         if not Path(path).is_file():
@@ -97,7 +97,7 @@ def add_model(name: str, config: os.PathLike, checkpoint: os.PathLike,
         pair_name: default ``'<baseline> vs <ssa>'``.
     Returns the entry written (paths as stored). Raises :class:`AddError`.
     """
-    from .apis import ssa_classifier
+    from ..apis import ssa_classifier
 
     path = manifest_path(manifest)
     root = path.resolve().parent.parent          # what load_zoo resolves paths against

@@ -1,24 +1,17 @@
 """SeaFormer (backbone ``SeaFormer``, heads ``LightHead`` / ``LightHead_ssa``) against the
-reference fixtures, plus non-square inputs, the SeaFormer-B key structure and one training step
-of every SeaFormer config."""
+reference fixtures (the shared tests of :class:`reference_tester.ReferenceFamilyTester`), plus
+the rows and columns of a non-square input, the SeaFormer-B key structure and the backbone's
+initialisation."""
 import math
-import time
 
 import pytest
 import torch
-from batches import random_batch
-from mmengine.model import revert_sync_batchnorm
 from mmengine.registry import init_default_scope
 from mmseg.registry import MODELS
-from reference_fixtures import (
-    assert_matches_fixture,
-    fixture_keys,
-    load_fixture_checkpoint,
-    reference_logits,
-)
+from reference_fixtures import fixture_keys
+from reference_tester import ReferenceFamilyTester
 
-from ssa_seg.apis import init_model, load_config
-from ssa_seg.classifier import LOSS_WEIGHTS
+from ssa_seg.apis import load_config
 from ssa_seg.zoo import REPO_ROOT
 
 # Reference-size models (seconds each on 2 CPU cores): CI runs them with -m ''.
@@ -31,57 +24,36 @@ BASE = 'seaformer_base_512x512_160k_4x4_ade20k'
 BN = {'model.backbone.norm_cfg.type': 'BN', 'model.decode_head.norm_cfg.type': 'BN'}
 
 
-def build_loaded(name, tmp_path, seed=None):
-    """The model of config ``name`` with fixture ``name``'s checkpoint (at ``seed``), in eval."""
-    model = init_model(CONFIGS / f'{name}.py', cfg_options=BN)
-    load_fixture_checkpoint(model, name, tmp_path, seed)
-    return model
+class TestSeaFormer(ReferenceFamilyTester):
+    configs = CONFIGS
+    fixtures = [LARGE, LARGE + '_ssa']
+    train_configs = [BASE, BASE + '_ssa', LARGE, LARGE + '_ssa']
+    cfg_options = BN
+    backbone_type = 'SeaFormer'
+    head_types = {LARGE: 'LightHead', LARGE + '_ssa': 'LightHead_ssa'}
 
+    def watch_non_square(self, name, model):
+        """Rows and columns have different lengths at every transformer stage (the position
+        embeddings are resized to each)."""
+        lengths = []
+        hooks = [m.register_forward_hook(lambda mod, args, out: lengths.append(args[0].shape[-1]))
+                 for n, m in model.backbone.named_modules() if n.endswith('pos_emb_rowq')
+                 or n.endswith('pos_emb_columnq')]
 
-@pytest.mark.parametrize('name', [LARGE, LARGE + '_ssa'])
-def test_matches_reference_fixture(name, tmp_path):
-    model = build_loaded(name, tmp_path)
-    assert type(model.backbone).__name__ == 'SeaFormer'
-    assert type(model.decode_head).__name__ == ('LightHead_ssa' if name.endswith('_ssa')
-                                                else 'LightHead')
-    logits = reference_logits(model, seed=0, size=(256, 256))
-    assert logits.shape == (1, 150, 256, 256)
-    result = assert_matches_fixture(logits, name)
-    print(name, result)
+        def check():
+            for hook in hooks:
+                hook.remove()
+            # Row/column pairs per block: 224 -> 28, 14, 7, 4 and 288 -> 36, 18, 9, 5 at
+            # 1/8 .. 1/64; the transformer stages of SeaFormer-L run at 1/16, 1/32, 1/64.
+            pairs = set(zip(lengths[::2], lengths[1::2], strict=True))
+            assert pairs == {(14, 18), (7, 9), (4, 5)}, pairs
+        return check
 
-
-def test_state_dict_keys_equal_reference(tmp_path):
-    """Every key of both reference checkpoints is in the model with its shape; the SSA model
-    lacks only the loss buffer the loader ignores (``ssa_loss.criterion.empty_weight``)."""
-    for name in (LARGE, LARGE + '_ssa'):
-        model = init_model(CONFIGS / f'{name}.py', cfg_options=BN)
-        own = {k: tuple(v.shape) for k, v in model.state_dict().items()}
-        ref = {k: shape for k, shape, _, _ in fixture_keys(name)}
-        extra_ref = set(ref) - set(own)
-        assert extra_ref <= {'decode_head.ssa_loss.criterion.empty_weight'}, extra_ref
-        assert set(own) <= set(ref), set(own) - set(ref)
-        assert all(own[k] == ref[k] for k in own)
-
-
-@pytest.mark.parametrize('name', [LARGE, LARGE + '_ssa'])
-def test_non_square_input_seed_1(name, tmp_path):
-    """224 x 288 at seed 1: rows and columns have different lengths at every transformer stage
-    (the position embeddings are resized to each), and the logits are finite."""
-    model = build_loaded(name, tmp_path, seed=1)
-    lengths = []
-    hooks = [m.register_forward_hook(lambda mod, args, out: lengths.append(args[0].shape[-1]))
-             for n, m in model.backbone.named_modules() if n.endswith('pos_emb_rowq')
-             or n.endswith('pos_emb_columnq')]
-    logits = reference_logits(model, seed=1, size=(224, 288))
-    for hook in hooks:
-        hook.remove()
-    assert logits.shape == (1, 150, 224, 288)
-    assert torch.isfinite(logits).all()
-    assert logits.std() > 0
-    # Row/column pairs per block: 224 -> 28, 14, 7, 4 and 288 -> 36, 18, 9, 5 at 1/8 .. 1/64;
-    # the transformer stages of SeaFormer-L run at 1/16, 1/32, 1/64.
-    pairs = set(zip(lengths[::2], lengths[1::2], strict=True))
-    assert pairs == {(14, 18), (7, 9), (4, 5)}, pairs
+    def check_gradients(self, config, model):
+        assert model.decode_head.fuse1.local_embedding.conv.weight.grad.abs().sum() > 0
+        assert model.backbone.smb1.stem_block[0].c.weight.grad.abs().sum() > 0
+        pos = model.backbone.trans1.transformer_blocks[0].attn.pos_emb_rowq.pos_embed
+        assert pos.grad is not None and torch.isfinite(pos.grad).all()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -193,40 +165,6 @@ def test_seaformer_base_key_structure():
             assert all(k.startswith('decode_head.') for k in ssa_keys)
             assert own['decode_head.center_pos.weight'] == (150, 160)
             assert own['decode_head.center_content_proj.0.weight'] == (80, 320)
-
-
-# ---------------------------------------------------------------------------------------------
-# Every config trains one step (SyncBN reverted to BN: one CPU process).
-# ---------------------------------------------------------------------------------------------
-
-def _train_step(name):
-    init_default_scope('mmseg')
-    # The preprocessor pads to the 512 x 512 crop; pad the tiny batch only to its own size.
-    cfg = load_config(CONFIGS / f'{name}.py', {'model.data_preprocessor.size': (64, 64)})
-    assert cfg.model.decode_head.num_classes == 150
-    torch.manual_seed(0)
-    model = revert_sync_batchnorm(MODELS.build(cfg.model)).train()
-    data = random_batch(model)
-    losses = model(**data, mode='loss')
-    ssa = name.endswith('_ssa')
-    expected = {'decode.' + k for k in LOSS_WEIGHTS} if ssa else {'decode.loss_ce'}
-    assert expected <= set(losses)
-    total = sum(v for k, v in losses.items() if 'loss' in k)
-    assert torch.isfinite(total)
-    total.backward()
-    assert data['inputs'].shape == (2, 3, 64, 64)
-    assert model.decode_head.conv_seg.weight.grad.abs().sum() > 0
-    assert model.decode_head.fuse1.local_embedding.conv.weight.grad.abs().sum() > 0
-    assert model.backbone.smb1.stem_block[0].c.weight.grad.abs().sum() > 0
-    pos = model.backbone.trans1.transformer_blocks[0].attn.pos_emb_rowq.pos_embed
-    assert pos.grad is not None and torch.isfinite(pos.grad).all()
-
-
-@pytest.mark.parametrize('name', [BASE, BASE + '_ssa', LARGE, LARGE + '_ssa'])
-def test_config_trains_one_step(name):
-    start = time.perf_counter()
-    _train_step(name)
-    print(name, f'{time.perf_counter() - start:.2f} s')
 
 
 def test_backbone_init_weights_and_local_pretrained_file(tmp_path):

@@ -1,13 +1,13 @@
-"""The released SSA-Seg models of the reference repository, as data (``zoo_released.yaml``).
+"""The released SSA-Seg models of the reference repository, as data (``released.yaml``).
 
-    >>> from ssa_seg.zoo_released import released_models
+    >>> from ssa_seg.zoo.released import released_models
     >>> models = released_models()
     >>> models['seaformer-l_ade20k_ssa'].mIoU
     45.36
     >>> models['seaformer-l_ade20k_ssa'].reference_config
     'configs/seaformer/seaformer_large_512x512_160k_4x4_ade20k_ssa.py'
 
-This table is what the authors report; the manifest (``ssa_seg.zoo``) is what a user has.
+This table is what the authors report; the manifest (``ssa_seg.zoo.manifest``) is what a user has.
 :func:`match_config` connects the two: a config file named like a released reference config
 is that model's, so ``python -m ssa_seg.zoo add`` can record its reported mIoU.
 """
@@ -20,7 +20,7 @@ from typing import Dict, List, Optional, Tuple
 
 import yaml
 
-RELEASED_FILE = Path(__file__).resolve().parent / 'zoo_released.yaml'
+RELEASED_FILE = Path(__file__).resolve().parent / 'released.yaml'
 REFERENCE_URL = 'https://github.com/xwmaxwma/SSA-Seg/blob/main/'
 
 
