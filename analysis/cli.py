@@ -6,7 +6,7 @@
     python -m analysis all       --image-dir DIR [--label-dir DIR] --out-dir OUT --format pdf,png
     python -m analysis curves    --out curves.pdf [--pair NAME] [--json numbers.json]
     python -m analysis paper     --out DIR [--pair NAME] [--image-dir DIR --label-dir DIR]
-    python -m analysis dataset   --data-root DIR [--split val] --out DIR   (analysis.dataset_cli)
+    python -m analysis dataset   --data-root DIR [--split val] --out DIR   (analysis.dataset.cli)
 
 One command per registered figure kind (``analysis.figures.FIGURES``), plus ``all`` (every
 per-image kind) and ``paper`` (every figure of the paper, numbers.json and report.html; see
@@ -307,7 +307,7 @@ def run_set_figure(args) -> List[str]:
 def main(argv: Optional[List[str]] = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] == 'dataset':      # a whole data set: its own parser
-        from .dataset_cli import main as dataset_main
+        from .dataset.cli import main as dataset_main
         return dataset_main(argv[1:])
     args = build_parser().parse_args(argv)
     figure_options(args, [])            # flag errors before any model is loaded

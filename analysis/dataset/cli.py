@@ -11,7 +11,7 @@ read with the SSA-Seg model config's data set type and test pipeline (ADE20K's
 the model zoo (default: its first pair; ``--manifest`` for another zoo) or ``--baseline CFG
 CKPT --ssa CFG CKPT``. Writes summary.json, per_class.csv, the per-class delta chart, the
 confusion difference (table and chart) and the gallery (PNGs and one PDF page) into --out:
-see :mod:`analysis.dataset_report`. With ``--launcher pytorch`` (under torchrun) each
+see :mod:`analysis.dataset.report`. With ``--launcher pytorch`` (under torchrun) each
 process takes a share of the images and rank 0 merges and writes.
 """
 from __future__ import annotations
@@ -96,8 +96,8 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     import torch
 
-    from analysis import dataset as ds
-    from analysis.dataset_report import write_report
+    from analysis.dataset import compare as ds
+    from analysis.dataset.report import write_report
     from analysis.stats import check_pair_classes
 
     device = args.device

@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 from tiny_models import tiny_config
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parent.parent.parent
 CLASSES = [f'thing{i}' for i in range(6)]
 
 
