@@ -29,8 +29,8 @@ import numpy as np
 
 from ssa_seg.classifier import IGNORE_INDEX
 
-from .boundary import band_width, boundary_counts, boundary_iou, class_bands
 from ..stats import confusion, iou_from_confusion, mean_iou
+from .boundary import band_width, boundary_counts, boundary_iou, class_bands
 
 ROLES = ('baseline', 'ssa')
 

@@ -3,7 +3,7 @@ them back (the app's Dataset tab).
 
 Layout of a report folder::
 
-    summary.json                 every number (see analysis.dataset.compare.summarize) + gallery list
+    summary.json                 every number (analysis.dataset.compare.summarize), gallery list
     per_class.csv                class, pixels, IoU and boundary IoU of both models, deltas
     confusion.json               both K x K confusion matrices (rows ground truth)
     confusion_difference.csv     the pairs (true, predicted) whose count changed most
