@@ -77,8 +77,8 @@ def _add_image_command(subparsers, name: str, kinds: Sequence[str], help: str) -
 def _add_set_command(subparsers, name: str) -> None:
     kind = FIGURES[name]
     sub = subparsers.add_parser(name, help=kind.title, description=kind.title)
-    add_pair_arguments(sub, need=kind.roles,
-                       optional=tuple(r for r in ROLES if r not in kind.roles))
+    add_pair_arguments(sub, need=kind.roles,      # the figure loads what it draws
+                       optional=tuple(r for r in ROLES if r not in kind.roles), check_files=False)
     sub.add_argument('--device', default='cpu')
     sub.add_argument('--out', help='output figure: ' + ', '.join(OUT_SUFFIXES))
     sub.add_argument('--json', help='also write the numbers as JSON')
@@ -310,6 +310,8 @@ def figure_set_from_args(args, pair, progress=None):
 
 def run_set_figure(args, pair) -> int:
     """A set-level kind: ``--out FILE`` (any format) and/or ``--json FILE``."""
+    from ssa_seg.checkpoint import CheckpointError
+
     kind = FIGURES[args.command]
     if not args.out and not args.json:
         fail(f'give --out FILE ({", ".join(OUT_SUFFIXES)}) and/or --json FILE')
@@ -319,8 +321,8 @@ def run_set_figure(args, pair) -> int:
     figure_set = figure_set_from_args(args, pair)
     try:
         data = kind.data(figure_set, **options[kind.name])
-    except (ValueError, KeyError) as err:
-        fail(err.args[0])
+    except (ValueError, KeyError, FileNotFoundError, CheckpointError) as err:
+        fail(err.args[0] if isinstance(err, KeyError) else str(err))   # KeyError: no quotes
     written = [export_figure(data, args.out)] if args.out else []
     if args.json:
         written.append(export_figure(data, args.json))

@@ -38,9 +38,11 @@ class PairArgumentError(PairError):
 
 
 def add_pair_arguments(parser: argparse.ArgumentParser, need: Sequence[str] = ('baseline', 'ssa'),
-                       optional: Sequence[str] = ()) -> None:
+                       optional: Sequence[str] = (), check_files: bool = True) -> None:
     """Add the model flags for the roles ``need`` (required when models are given by path)
-    and ``optional`` to ``parser``; :func:`pair_from_args` reads them."""
+    and ``optional`` to ``parser``; :func:`pair_from_args` reads them. ``check_files``: a zoo
+    pair's config and checkpoint files must exist (False for a command that may need only
+    the manifest's training logs, e.g. the curves)."""
     roles = tuple(r for r in ROLES if r in need or r in optional)
     if not set(need) <= set(ROLES) or not set(optional) <= set(ROLES) or not need:
         raise ValueError(f'need/optional must be roles of {ROLES}')
@@ -59,7 +61,7 @@ def add_pair_arguments(parser: argparse.ArgumentParser, need: Sequence[str] = ('
         group.add_argument(f'--{role}-name', metavar='N',
                            help=f'name of the --{role} model (default: its manifest name, '
                                 'else the config\'s stem)')
-    parser.set_defaults(pair_need=tuple(need), pair_roles=roles)
+    parser.set_defaults(pair_need=tuple(need), pair_roles=roles, pair_check_files=check_files)
 
 
 def _given(args, role: str) -> Optional[Sequence[str]]:
@@ -130,7 +132,7 @@ def _zoo_pair(args) -> ZooPair:
     except ManifestError as err:
         raise PairError(f'the model zoo cannot be used: {err}' if not getattr(args, 'pair', None)
                         else str(err)) from None
-    return pair.check_files()
+    return pair.check_files() if getattr(args, 'pair_check_files', True) else pair
 
 
 def _roles(args) -> Tuple[Tuple[str, ...], Tuple[str, ...]]:
