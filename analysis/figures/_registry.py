@@ -62,10 +62,10 @@ class FigureOption:
         try:
             value = self.type(given)
         except (TypeError, ValueError):
-            raise ValueError(f'{self.cli_flag} {given!r}: expected {self.type.__name__}') \
+            raise ValueError(f'{self.cli_flag} {given}: expected {self.type.__name__}') \
                 from None
         if self.choices is not None and value not in self.choices:
-            raise ValueError(f'{self.cli_flag} {value!r}: choose from '
+            raise ValueError(f'{self.cli_flag} {value}: choose from '
                              f'{", ".join(map(str, self.choices))}')
         if self.minimum is not None and value < self.minimum:
             raise ValueError(f'{self.cli_flag} must be at least {self.minimum:g}')
