@@ -223,3 +223,29 @@ def test_cli_demo_pair_defaults(tmp_path):
     data = json.loads((out / f'{image.stem}_shift.json').read_text())
     assert data['classes'] and data['source'] == 'label'
     assert (out / f'{image.stem}_tsne.pdf').read_bytes().startswith(b'%PDF')
+
+
+@pytest.mark.slow
+def test_paper_on_a_pair_given_by_path(saved_models, images, tmp_path, capsys, monkeypatch):
+    """No manifest at all: the set-level figures from the two models and labelled images; what
+    needs an ablation model or training logs is listed as not drawn, with the reason."""
+    monkeypatch.setenv('SSA_SEG_MANIFEST', str(tmp_path / 'no_manifest.yaml'))
+    out = tmp_path / 'paper'
+    assert _run(['paper', '--baseline', *saved_models['base'], '--ssa', *saved_models['ssa'],
+                 '--image-dir', str(images / 'img'), '--label-dir', str(images / 'lab'),
+                 '--out', str(out)]) == 0
+    for stem in ('fig1_tsne', 'fig1_shift', 'fig7_intraclass', 'fig8_gradcam'):
+        for fmt in ('pdf', 'png'):
+            assert (out / f'{stem}.{fmt}').stat().st_size > 1000, stem
+    assert not any((out / f'{s}.png').exists()
+                   for s in ('fig3_relations', 'fig4_curves', 'fig6_offsets'))
+    report = (out / 'report.html').read_text()
+    assert report.count('the pair has no ablation model') == 2
+    assert 'the curves figure needs training logs' in report
+    numbers = json.loads((out / 'numbers.json').read_text())
+    assert numbers['pair'] == 'base vs ssa'
+    assert {r: m['name'] for r, m in numbers['models'].items()} == {'baseline': 'base',
+                                                                     'ssa': 'ssa'}
+    assert numbers['images'] == [str(images / 'img' / f'{n}.png') for n in 'ab']
+    assert sorted(capsys.readouterr().out.split()) == [str(out / 'numbers.json'),
+                                                       str(out / 'report.html')]
