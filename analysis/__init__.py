@@ -1,16 +1,21 @@
 """Analysis toolkit: what SSA-Seg changes, as figures and numbers.
 
+* ``analysis.figures``   the figure registry: :data:`FIGURES` of :class:`FigureKind` (each
+                         with its :class:`FigureOption` s), :func:`figure`,
+                         :func:`export_figure`, :func:`image_kinds`, :func:`set_kinds`
 * ``analysis.extract``   :func:`analysis.extract.extract` -> :class:`Extraction`
                          (features, prototypes, predictions)
-* ``analysis.figures``   :func:`tsne_figures`, :func:`relation_figures`, :func:`shift_table`
-                         (plotly figure + data), :func:`export_matplotlib`, :func:`export_figure`
+* ``analysis.figureset`` the models of a pair and labelled images, for set-level figures
+* ``analysis.report``    every paper figure, numbers.json and report.html
 * ``analysis.shift``     :func:`prototype_shift`, the per-class numbers as a pure function
 * ``analysis.tsne``      stratified sampling, the t-SNE backend and its quality measures
 * ``analysis.relations`` relation matrices with class selection and clustering order
+* ``analysis.dataset``   baseline against SSA-Seg over a data set (a package)
+* ``analysis.pair_args`` the model arguments every command shares
 * ``python -m analysis`` the command line (``analysis.cli``)
-* ``analysis.io``       the one reader of images and labels
-* ``analysis.colour``   palettes, overlays, the disagreement map
-* ``analysis.stats``    both segmentations of an image and their statistics
+* ``analysis.io``        the one reader of images and labels
+* ``analysis.colour``    palettes, overlays, the disagreement map
+* ``analysis.stats``     both segmentations of an image and their statistics
 
 Names are imported lazily so that ``import analysis`` stays cheap.
 """
@@ -19,10 +24,14 @@ from __future__ import annotations
 import importlib
 
 _EXPORTS = {
+    **{name: 'figures' for name in (
+        'FIGURES', 'FORMATS', 'FigureBundle', 'FigureKind', 'FigureOption', 'WidgetSpec',
+        'export_figure', 'export_matplotlib', 'figure', 'figure_kind', 'image_kinds',
+        'matplotlib_figure', 'option_widget_specs', 'plotly_figure', 'register_figure',
+        'set_kinds')},
     'Extraction': 'extract',
-    'tsne_figures': 'figures', 'relation_figures': 'figures', 'shift_table': 'figures',
-    'shift_data': 'figures', 'export_figure': 'figures', 'export_matplotlib': 'figures',
-    'FigureBundle': 'figures', 'prototype_shift': 'shift',
+    'FigureSet': 'figureset',
+    'prototype_shift': 'shift',
 }
 
 __all__ = sorted(_EXPORTS)

@@ -4,18 +4,19 @@
     python -m analysis relations --image I [--label L] [--classes present|all|K|a,b] --out r.svg
     python -m analysis shift     --image I [--label L] --out s.png --json shift.json
     python -m analysis all       --image-dir DIR [--label-dir DIR] --out-dir OUT --format pdf,png
-    python -m analysis curves    --out curves.pdf [--pair NAME] [--json numbers.json]
-    python -m analysis paper     --out DIR [--pair NAME] [--image-dir DIR --label-dir DIR]
-    python -m analysis dataset   --data-root DIR [--split val] --out DIR   (analysis.dataset_cli)
+    python -m analysis curves    --out curves.pdf [--json numbers.json]
+    python -m analysis paper     --out DIR [--image-dir DIR --label-dir DIR]
+    python -m analysis dataset   --data-root DIR [--split val] --out DIR
 
-One command per registered figure kind (``analysis.figures.FIGURES``), plus ``all`` (every
-per-image kind) and ``paper`` (every figure of the paper, numbers.json and report.html; see
-:mod:`analysis.report`). Set-level kinds (distillation, curves, offsets, intraclass, gradcam)
-work on a zoo pair and a set of labelled images: ``--image-dir``/``--label-dir``, or for the
+One subcommand per registered figure kind (``analysis.figures.FIGURES``), plus ``all`` (every
+per-image kind), ``paper`` (every figure of the paper, numbers.json and report.html; see
+:mod:`analysis.report`) and ``dataset`` (both models over a data set; see
+:mod:`analysis.dataset.cli`). Set-level kinds (distillation, curves, offsets, intraclass,
+gradcam) and ``paper`` work on labelled images: ``--image-dir``/``--label-dir``, or for the
 SynthScenes demo pair its first ``--num-images`` val images.
-Models: ``--config C --checkpoint K`` (the SSA-Seg model; ``--baseline-config`` /
-``--baseline-checkpoint`` add the baseline beside it where a figure draws both), or nothing,
-which takes the default pair of the model zoo (``ssa_seg.zoo``; ``--pair NAME`` for another,
+Models, the same on every command (:mod:`analysis.pair_args`): ``--baseline CONFIG
+CHECKPOINT --ssa CONFIG CHECKPOINT [--ablation CONFIG CHECKPOINT]`` (a per-image figure needs
+only ``--ssa``), or a pair of the model zoo (``--pair NAME``, default its first pair;
 ``--manifest FILE`` for another zoo). The output format follows the suffix of ``--out``:
 .pdf/.svg/.png (matplotlib, for papers), .html (interactive plotly, self-contained) or .json
 (the numbers, where a figure has them).
@@ -24,35 +25,39 @@ from __future__ import annotations
 
 import argparse
 import sys
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from . import io as image_io
-from .figures import FIGURES, FORMATS, export_figure, image_kinds
+from .figures import FIGURES, FORMATS, ROLES, export_figure, image_kinds, set_kinds
+from .pair_args import add_pair_arguments, fail, parse_pair
 
 OUT_SUFFIXES = tuple('.' + f for f in FORMATS)
 BATCH_FORMATS = ('pdf', 'svg', 'png', 'html')
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog='python -m analysis', description=__doc__.split('\n\n')[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split('\n\n', 1)[1])
-    parser.add_argument('command', choices=(*FIGURES, 'all', 'paper'),
-                        help='which figure to make (paper: all of them, with a report)')
-    m = parser.add_argument_group('models')
-    m.add_argument('--config', help='SSA-Seg model config (default: the zoo pair)')
-    m.add_argument('--checkpoint', help='SSA-Seg model checkpoint')
-    m.add_argument('--baseline-config', help='baseline config (drawn beside SSA-Seg)')
-    m.add_argument('--baseline-checkpoint', help='baseline checkpoint')
-    m.add_argument('--no-baseline', action='store_true', help='the SSA-Seg model only')
-    m.add_argument('--manifest', help='model zoo manifest (default: $SSA_SEG_MANIFEST or '
-                                      'checkpoints/manifest.yaml)')
-    m.add_argument('--pair', help='zoo pair name (default: the first pair)')
-    m.add_argument('--device', default='cpu')
-    io = parser.add_argument_group('inputs and outputs')
+# --------------------------------------------------------------------------- the parser
+
+def _image_set_arguments(parser, what: str) -> None:
+    group = parser.add_argument_group('labelled images')
+    group.add_argument('--image-dir', help=f'{what}: the images of this folder')
+    group.add_argument('--label-dir', help='their labels, matched to images by file stem')
+    group.add_argument('--num-images', type=int, default=None,
+                       help='how many labelled images (default: all of --image-dir; the demo '
+                            'pair: its first 16 val images)')
+
+
+def _add_image_command(subparsers, name: str, kinds: Sequence[str], help: str) -> None:
+    """A per-image command: ``--image`` or ``--image-dir``, the kinds' own options."""
+    sub = subparsers.add_parser(name, help=help, description=help)
+    optional = ('baseline',) if any(FIGURES[k].uses_baseline for k in kinds) else ()
+    add_pair_arguments(sub, need=('ssa',), optional=optional)
+    if optional:
+        sub.add_argument('--no-baseline', action='store_true',
+                         help='the SSA-Seg model only (a zoo pair brings its baseline)')
+    sub.add_argument('--device', default='cpu')
+    io = sub.add_argument_group('inputs and outputs')
     io.add_argument('--image', help='input image')
     io.add_argument('--label', help='optional label map (H x W class ids, 255 = ignore)')
     io.add_argument('--reduce-zero-label', action='store_true',
@@ -64,55 +69,49 @@ def build_parser() -> argparse.ArgumentParser:
     io.add_argument('--out-dir', help='batch mode (and "all"): folder for the figure set')
     io.add_argument('--format', default='pdf',
                     help='batch mode: comma-separated formats (pdf,svg,png,html); default pdf')
-    io.add_argument('--num-images', type=int, default=None,
-                    help='set-level figures and paper: how many labelled images (default: '
-                         'all of --image-dir; the demo pair: 16 val images)')
-    for kind in FIGURES.values():
-        if kind.add_arguments is not None:
-            kind.add_arguments(parser.add_argument_group(f'{kind.name} figure'))
+    for kind in kinds:
+        FIGURES[kind].add_arguments(sub.add_argument_group(f'{kind} figure'))
+    sub.set_defaults(func=run_image_command, kinds=tuple(kinds), command_parser=sub)
+
+
+def _add_set_command(subparsers, name: str) -> None:
+    kind = FIGURES[name]
+    sub = subparsers.add_parser(name, help=kind.title, description=kind.title)
+    add_pair_arguments(sub, need=kind.roles,      # the figure loads what it draws
+                       optional=tuple(r for r in ROLES if r not in kind.roles), check_files=False)
+    sub.add_argument('--device', default='cpu')
+    sub.add_argument('--out', help='output figure: ' + ', '.join(OUT_SUFFIXES))
+    sub.add_argument('--json', help='also write the numbers as JSON')
+    _image_set_arguments(sub, 'the figure')
+    kind.add_arguments(sub.add_argument_group(f'{name} figure'))
+    sub.set_defaults(func=run_set_figure, command_parser=sub)
+
+
+def _add_paper_command(subparsers) -> None:
+    help = 'every figure of the paper, numbers.json and report.html'
+    sub = subparsers.add_parser('paper', help=help, description=help)
+    add_pair_arguments(sub, need=('baseline', 'ssa'), optional=('ablation',))
+    sub.add_argument('--device', default='cpu')
+    sub.add_argument('--out', required=True, metavar='DIR', help='folder to write')
+    _image_set_arguments(sub, 'the set-level figures')
+    sub.set_defaults(func=run_paper, command_parser=sub)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .dataset.cli import add_dataset_command
+
+    parser = argparse.ArgumentParser(
+        prog='python -m analysis', description=__doc__.split('\n\n')[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split('\n\n', 1)[1])
+    subparsers = parser.add_subparsers(dest='command', required=True, metavar='COMMAND')
+    for name, kind in image_kinds().items():
+        _add_image_command(subparsers, name, [name], kind.title)
+    _add_image_command(subparsers, 'all', list(image_kinds()), 'every per-image figure')
+    for name in set_kinds():
+        _add_set_command(subparsers, name)
+    _add_paper_command(subparsers)
+    add_dataset_command(subparsers)
     return parser
-
-
-def fail(message: str):
-    raise SystemExit(f'error: {message}')
-
-
-# --------------------------------------------------------------------------- models
-
-def resolve_models(args):
-    """(SSA-Seg model, optional baseline) as :class:`ssa_seg.zoo.ZooModel`, from the flags or
-    the zoo."""
-    from ssa_seg.zoo import ManifestError, ZooModel, load_zoo
-
-    if args.checkpoint and not args.config:
-        fail('--checkpoint needs --config')
-    if args.baseline_checkpoint and not args.baseline_config:
-        fail('--baseline-checkpoint needs --baseline-config')
-    for flag in ('config', 'checkpoint', 'baseline_config', 'baseline_checkpoint', 'manifest'):
-        value = getattr(args, flag)
-        if value and not Path(value).is_file():
-            fail(f'{flag.replace("_", "-")} not found: {value}')
-    baseline = None
-    if args.baseline_config:
-        baseline = ZooModel('baseline', args.baseline_config, args.baseline_checkpoint)
-    if args.config:
-        if not args.checkpoint:
-            warnings.warn('no --checkpoint: the model keeps its random initialisation',
-                          stacklevel=2)
-        ssa = ZooModel(Path(args.config).stem, args.config, args.checkpoint)
-        return ssa, (None if args.no_baseline else baseline)
-    try:
-        pair = load_zoo(args.manifest).pair(args.pair).check_files()
-    except ManifestError as err:
-        fail(f'no --config given and the model zoo cannot be used: {err}')
-    return pair.ssa, (None if args.no_baseline else (baseline or pair.baseline))
-
-
-def load_model(spec, device: str):
-    try:
-        return spec.init(device)
-    except FileNotFoundError as err:
-        fail(str(err))
 
 
 # --------------------------------------------------------------------------- jobs
@@ -149,7 +148,7 @@ def _check_file(path: Path, what: str = 'Image'):
         fail(str(err))
 
 
-def _json_kind(kinds: List[str]) -> Optional[str]:
+def _json_kind(kinds: Sequence[str]) -> Optional[str]:
     return next((k for k in kinds if FIGURES[k].to_json is not None), None)
 
 
@@ -162,32 +161,36 @@ def _figure_set(image: Path, label: Optional[Path], kinds: List[str], out_dir: P
     return Job(image, label, outputs, json_path)
 
 
+def _single_image_jobs(args, kinds: List[str], json_path: Optional[Path]) -> List[Job]:
+    image = Path(args.image)
+    _check_file(image)
+    label = Path(args.label) if args.label else None
+    if label is not None:
+        _check_file(label, 'Label')
+    if args.command == 'all' or (args.out_dir and not args.out):
+        if not args.out_dir:
+            fail('"all" writes a figure set: give --out-dir')
+        return [_figure_set(image, label, kinds, Path(args.out_dir), _formats(args.format),
+                            json_path)]
+    if not args.out and not json_path:
+        fail('give --out FILE (' + ', '.join(OUT_SUFFIXES) + ')'
+             + (' and/or --json FILE' if _json_kind(kinds) else ''))
+    outputs = {}
+    if args.out:
+        _check_out(args.out, args.command)
+        outputs[args.command] = [Path(args.out)]
+    return [Job(image, label, outputs, json_path)]
+
+
 def plan_jobs(args) -> List[Job]:
-    kinds = list(image_kinds()) if args.command == 'all' else [args.command]
+    kinds = list(args.kinds)
     if args.image and args.image_dir:
         fail('give either --image or --image-dir, not both')
     if args.json and _json_kind(kinds) is None:
         fail(f'--json: the {args.command} figure has no numbers to write')
     json_path = Path(args.json) if args.json else None
     if args.image:
-        image = Path(args.image)
-        _check_file(image)
-        label = Path(args.label) if args.label else None
-        if label is not None:
-            _check_file(label, 'Label')
-        if args.command == 'all' or (args.out_dir and not args.out):
-            if not args.out_dir:
-                fail('"all" writes a figure set: give --out-dir')
-            return [_figure_set(image, label, kinds, Path(args.out_dir), _formats(args.format),
-                                json_path)]
-        if not args.out and not json_path:
-            fail('give --out FILE (' + ', '.join(OUT_SUFFIXES) + ')'
-                 + (' and/or --json FILE' if _json_kind(kinds) else ''))
-        outputs = {}
-        if args.out:
-            _check_out(args.out, args.command)
-            outputs[args.command] = [Path(args.out)]
-        return [Job(image, label, outputs, json_path)]
+        return _single_image_jobs(args, kinds, json_path)
     if not args.image_dir:
         fail('give --image FILE or --image-dir DIR')
     image_dir = Path(args.image_dir)
@@ -236,45 +239,65 @@ def run_job(job: Job, models: Tuple, names: Tuple[str, str], options: Dict[str, 
     return written
 
 
-def figure_options(args, class_names: List[str]) -> Dict[str, dict]:
-    """Each kind's options from the flags, with class names checked against the model."""
-    from .extract import class_index
+def figure_options(args, kinds: Sequence[str],
+                   class_names: Sequence[str] = ()) -> Dict[str, dict]:
+    """Each kind's options from the flags (:meth:`FigureKind.option_values`), with the
+    options that name classes checked against the model's ``class_names`` when given."""
     options = {}
     try:
-        for kind in FIGURES.values():
-            options[kind.name] = kind.options_from_args(args) if kind.options_from_args else {}
-        focus = options.get('tsne', {}).get('class_name')
-        if focus is not None and class_names:
-            options['tsne']['class_name'] = class_index(
-                class_names, int(focus) if str(focus).isdigit() else focus)
-        chosen = options.get('relations', {}).get('classes')
-        if isinstance(chosen, str) and chosen not in ('present', 'all') and class_names:
-            for name in chosen.split(','):
-                if name.strip():
-                    class_index(class_names, name.strip())
+        for name in kinds:
+            kind = FIGURES[name]
+            options[name] = kind.option_values(vars(args))
+            if class_names:
+                options[name] = kind.with_classes(options[name], class_names)
     except (ValueError, KeyError) as err:
         fail(err.args[0])
     return options
 
 
-def figure_set_from_args(args, progress=None):
-    """The :class:`~analysis.figureset.FigureSet` of the flags: a zoo pair (``--pair``,
-    ``--manifest``) and ``--image-dir``/``--label-dir`` or the demo images."""
-    from ssa_seg.zoo import ManifestError, load_zoo
+def _load_model(spec, device: str):
+    try:
+        return spec.init(device)
+    except FileNotFoundError as err:
+        fail(str(err))
 
+
+def run_image_command(args, pair) -> int:
+    """A per-image command: figures of one image (``--image``) or of a folder."""
+    figure_options(args, args.kinds)            # flag errors before any model is loaded
+    jobs = plan_jobs(args)
+    base_spec = None if getattr(args, 'no_baseline', True) else pair.baseline
+    needs_baseline = any(FIGURES[k].uses_baseline for j in jobs for k in j.outputs)
+    ssa_model = _load_model(pair.ssa, args.device)
+    base_model = _load_model(base_spec, args.device) if base_spec and needs_baseline else None
+    options = figure_options(args, args.kinds, list(ssa_model.dataset_meta.get('classes') or []))
+
+    from tqdm import tqdm
+    written = []
+    for job in tqdm(jobs, desc='figures', unit='image', disable=not args.image_dir,
+                    file=sys.stderr):
+        written += run_job(job, (ssa_model, base_model),
+                           (pair.ssa.name, base_spec.name if base_spec else ''), options,
+                           args.reduce_zero_label)
+    for path in written:
+        print(path)
+    return 0
+
+
+# --------------------------------------------------------------------------- set level
+
+def figure_set_from_args(args, pair, progress=None):
+    """The :class:`~analysis.figureset.FigureSet` of ``pair`` and ``--image-dir`` /
+    ``--label-dir`` (or, for the demo pair, its val images)."""
     from .figureset import DEFAULT_NUM_IMAGES, figure_set_from_pair
-    if args.config:
-        fail('set-level figures work on a zoo pair (--pair, --manifest), not --config')
     if args.num_images is not None and args.num_images < 1:
         fail('--num-images must be at least 1')
-    try:
-        pair = load_zoo(args.manifest).pair(args.pair)
-    except ManifestError as err:
-        fail(str(err))
     images = None
     if args.image_dir:
         if not Path(args.image_dir).is_dir():
             fail(f'image folder not found: {args.image_dir}')
+        if args.label_dir and not Path(args.label_dir).is_dir():
+            fail(f'label folder not found: {args.label_dir}')
         images = image_io.labelled_images(args.image_dir, args.label_dir, args.num_images)
         if not images:
             fail(f'no images in {args.image_dir}')
@@ -285,56 +308,66 @@ def figure_set_from_args(args, progress=None):
         fail(str(err))
 
 
-def run_set_figure(args) -> List[str]:
+def run_set_figure(args, pair) -> int:
     """A set-level kind: ``--out FILE`` (any format) and/or ``--json FILE``."""
+    from ssa_seg.checkpoint import CheckpointError
+
     kind = FIGURES[args.command]
     if not args.out and not args.json:
         fail(f'give --out FILE ({", ".join(OUT_SUFFIXES)}) and/or --json FILE')
     if args.out:
         _check_out(args.out, args.command)
-    options = figure_options(args, [])
-    figure_set = figure_set_from_args(args)
+    options = figure_options(args, [kind.name])
+    figure_set = figure_set_from_args(args, pair)
     try:
-        data = kind.data(figure_set, **options.get(kind.name, {}))
-    except (ValueError, KeyError) as err:
-        fail(err.args[0])
+        data = kind.data(figure_set, **options[kind.name])
+    except (ValueError, KeyError, FileNotFoundError, CheckpointError) as err:
+        fail(err.args[0] if isinstance(err, KeyError) else str(err))   # KeyError: no quotes
     written = [export_figure(data, args.out)] if args.out else []
     if args.json:
         written.append(export_figure(data, args.json))
-    return written
-
-
-def main(argv: Optional[List[str]] = None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
-    if argv and argv[0] == 'dataset':      # a whole data set: its own parser
-        from .dataset_cli import main as dataset_main
-        return dataset_main(argv[1:])
-    args = build_parser().parse_args(argv)
-    figure_options(args, [])            # flag errors before any model is loaded
-    if args.command == 'paper':
-        from .report import run_paper
-        return run_paper(args)
-    if args.command in FIGURES and FIGURES[args.command].level == 'set':
-        for path in run_set_figure(args):
-            print(path)
-        return 0
-    jobs = plan_jobs(args)
-    ssa_spec, base_spec = resolve_models(args)
-    needs_baseline = any(FIGURES[k].uses_baseline for j in jobs for k in j.outputs)
-    ssa_model = load_model(ssa_spec, args.device)
-    base_model = load_model(base_spec, args.device) if base_spec and needs_baseline else None
-    options = figure_options(args, list(ssa_model.dataset_meta.get('classes') or []))
-
-    from tqdm import tqdm
-    written = []
-    for job in tqdm(jobs, desc='figures', unit='image', disable=not args.image_dir,
-                    file=sys.stderr):
-        written += run_job(job, (ssa_model, base_model),
-                           (ssa_spec.name, base_spec.name if base_spec else ''), options,
-                           args.reduce_zero_label)
     for path in written:
         print(path)
     return 0
+
+
+def run_paper(args, pair) -> int:
+    """Every paper figure, numbers.json and report.html (:func:`analysis.report.write_paper`)
+    with a progress bar."""
+    import time
+
+    from tqdm import tqdm
+
+    from .report import paper_steps, write_paper
+
+    start = time.perf_counter()
+    bar = tqdm(total=1, desc='paper', unit='step', file=sys.stderr)
+
+    def step(text):
+        bar.set_postfix_str(text)
+        bar.update(1)
+
+    figure_set = figure_set_from_args(args, pair, progress=step)
+    bar.total = paper_steps(figure_set)
+    bar.refresh()
+    try:
+        written = write_paper(figure_set, args.out, step)
+    except ValueError as err:
+        fail(str(err))
+    finally:
+        bar.close()
+    for path in written:
+        print(path)
+    print(f'paper figures in {time.perf_counter() - start:.0f} s', file=sys.stderr)
+    return 0
+
+
+# --------------------------------------------------------------------------- main
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    pair = parse_pair(args.command_parser, args)
+    return args.func(args, pair)
 
 
 __all__ = ['build_parser', 'main']

@@ -26,8 +26,8 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 from ssa_seg.zoo import REPO_ROOT
 
 from . import io as image_io
+from .roles import ROLES
 
-ROLES = ('baseline', 'ssa', 'ablation')
 DEFAULT_NUM_IMAGES = 16
 DEMO_DATA = REPO_ROOT / 'data' / 'synthscenes'
 
@@ -137,12 +137,11 @@ def is_demo_pair(pair) -> bool:
 def figure_set_from_pair(pair, images: Optional[Sequence[Tuple[Path, Optional[Path]]]] = None,
                          num_images: int = DEFAULT_NUM_IMAGES, device: str = 'cpu',
                          progress: Optional[Callable[[str], None]] = None) -> FigureSet:
-    """A FigureSet for a zoo pair (:class:`ssa_seg.zoo.ZooPair`): its baseline, SSA-Seg and,
-    when the manifest names one, ablation model; ``images`` or, for the demo pair, the
-    demo val images."""
-    specs = {'baseline': pair.baseline, 'ssa': pair.ssa}
-    if getattr(pair, 'ablation', None) is not None:
-        specs['ablation'] = pair.ablation
+    """A FigureSet for a pair (:class:`ssa_seg.zoo.ZooPair`, from the zoo or from paths:
+    :mod:`analysis.pair_args`): the models it has of baseline, SSA-Seg and ablation;
+    ``images`` or, for the demo pair, the demo val images."""
+    specs = {role: getattr(pair, role, None) for role in ROLES}
+    specs = {role: spec for role, spec in specs.items() if spec is not None}
     if images is None:     # other pairs: no default images (figures that need them say so)
         images = demo_images(num_images) if is_demo_pair(pair) else []
     return FigureSet(specs=specs, images=list(images), device=device, name=pair.name,

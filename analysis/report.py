@@ -1,7 +1,8 @@
-"""``python -m analysis paper --out DIR [--pair NAME]``: every figure of the paper at once.
+"""Every figure of the paper at once (``python -m analysis paper``, :func:`write_paper`).
 
-Writes, for a zoo pair (default: the demo pair) and a set of labelled images (default: the
-demo's first 16 val images):
+Writes, for a pair of models (a zoo pair, default the demo pair, or ``--baseline CFG CKPT
+--ssa CFG CKPT [--ablation CFG CKPT]``) and a set of labelled images (``--image-dir``,
+``--label-dir``; default for the demo pair: its first 16 val images):
 
 * ``fig1_tsne`` (t-SNE in the decision space, one image, baseline beside SSA-Seg),
   ``fig1_shift`` (margins and ranks on that image), ``fig3_relations`` (without / with
@@ -13,31 +14,32 @@ demo's first 16 val images):
 * ``report.html``: the figures with captions saying what is plotted, which claim of the
   paper it checks, and whether it holds on these numbers.
 
-Figures whose models or logs the pair lacks (no ablation, no training logs) are skipped
-and listed in the report. Each model is extracted once per image and shared by all figures.
+Figures whose models or logs the pair lacks (no ablation model, no training logs: models
+given by path have none unless their checkpoint is in the manifest) are skipped and listed
+in the report with the reason; the rest is drawn. Each model is extracted once per image and
+shared by all figures.
 """
 from __future__ import annotations
 
 import html
 import json
-import sys
 import time
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 import numpy as np
 
-from .figures import FIGURES, export_figure
+from .figures import FIGURES, ROLES, export_figure
 
-# (file stem, figure kind, roles the figure needs)
+# (file stem, figure kind): the models each needs are the kind's ``roles``.
 PAPER_FIGURES = (
-    ('fig1_tsne', 'tsne', ('baseline', 'ssa')),
-    ('fig1_shift', 'shift', ('ssa',)),
-    ('fig3_relations', 'distillation', ('ssa', 'ablation')),
-    ('fig4_curves', 'curves', ('baseline', 'ssa')),
-    ('fig6_offsets', 'offsets', ('ssa', 'ablation')),
-    ('fig7_intraclass', 'intraclass', ('ssa',)),
-    ('fig8_gradcam', 'gradcam', ('baseline', 'ssa')),
+    ('fig1_tsne', 'tsne'),
+    ('fig1_shift', 'shift'),
+    ('fig3_relations', 'distillation'),
+    ('fig4_curves', 'curves'),
+    ('fig6_offsets', 'offsets'),
+    ('fig7_intraclass', 'intraclass'),
+    ('fig8_gradcam', 'gradcam'),
 )
 FIG1_CLASS = 'door'        # the paper's Fig. 1/5 class, when the model has it
 
@@ -108,104 +110,74 @@ def _fig1_image(figure_set) -> (int, Optional[int]):
     return best, k
 
 
-def _compute(stem, kind_name, figure_set, fig1):
-    kind = FIGURES[kind_name]
+def _compute(kind, figure_set, fig1):
+    """The data of ``kind``: a set-level kind on the whole set, a per-image kind on the
+    Fig. 1 image with its highlighted class set to the Fig. 1 class."""
     if kind.level == 'set':
         return kind.data(figure_set)
     index, k = fig1
     ssa = figure_set.extraction('ssa', index)
-    if kind_name == 'tsne':
-        base = figure_set.extraction('baseline', index)
-        return kind.data(ssa, base, class_name=k)
-    return kind.data(ssa, None)
+    base = figure_set.extraction('baseline', index) if kind.uses_baseline else None
+    focus = kind.focus_option()
+    return kind.data(ssa, base, **({focus.name: k} if focus is not None else {}))
 
 
-def _caption(kind_name, data) -> str:
-    kind = FIGURES[kind_name]
-    if kind.caption is not None:
-        return kind.caption(data)
-    if kind_name == 'tsne':
-        p = data.panels
-        cos = '; '.join(f'{q.title}: ' + ', '.join(f'{r} {v:.2f}' for r, v in q.cosines.items())
-                        for q in p)
-        return (f't-SNE of the pixel features of {data.image_name}, class "{data.highlight_name}"'
-                ' highlighted, in the space where each classifier decides: the baseline '
-                'compares F with its fixed prototypes S by inner product (plus a bias), '
-                'SSA-Seg compares F + Pf with its centres center_proj(Sp + Pp) by cosine; '
-                'all vectors L2-normalised. Stars: the fixed prototype S (vermillion) and '
-                'the adapted centre (green). Paper (Fig. 1/5): the adapted prototype moves '
-                'toward the centre of the image\'s class features. Cosine to the class '
-                f'centroid: {cos}.')
-    if kind_name == 'shift':
-        return ('Per class of this image (label pixels, >= 5 at feature resolution), cosine '
-                'of each prototype to its own class centroid, and its margin over the next '
-                'class with the rank of the own class (1 = nearest): S in F, Sp in F taken '
-                'literally (an MLP output, not placed in F\'s space), and the SSA centre in '
-                'F + Pf, where the SSA logits are computed.')
-    return ''
+def paper_steps(figure_set) -> int:
+    """How many times :func:`write_paper` calls ``step`` (for a progress bar): one per image
+    and model, one per figure, one for the statistics."""
+    roles = [r for r in ROLES if figure_set.has(r)]
+    return len(figure_set.images) * len(roles) + len(PAPER_FIGURES) + 1
 
 
-def run_paper(args) -> int:
-    from tqdm import tqdm
-
-    from .cli import fail, figure_set_from_args
-
-    if not args.out:
-        fail('paper: give --out DIR')
-    out = Path(args.out)
+def write_paper(figure_set, out, step: Optional[Callable[[str], None]] = None) -> List[Path]:
+    """Every paper figure of ``figure_set`` as PDF and PNG, numbers.json and report.html into
+    ``out``. A figure whose models the set lacks, or whose data cannot be made (no training
+    logs, no labelled images), is listed under "Not drawn" and the rest goes on.
+    ``step(text)``: called once per extraction, figure and the statistics (see
+    :func:`paper_steps`). Returns the paths of numbers.json and report.html."""
+    step = step or (lambda text: None)
+    if not figure_set.images:
+        raise ValueError('the paper figures need labelled images (--image-dir, --label-dir)')
+    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    bar = tqdm(total=1, desc='paper', unit='step', file=sys.stderr)
-    figure_set = figure_set_from_args(args, progress=lambda text: (bar.set_postfix_str(text),
-                                                                   bar.update(1)))
-    roles = [r for r in ('baseline', 'ssa', 'ablation') if figure_set.has(r)]
-    bar.total = len(figure_set.images) * len(roles) + len(PAPER_FIGURES) + 1
-    bar.refresh()
+    roles = [r for r in ROLES if figure_set.has(r)]
     numbers: Dict = {'pair': figure_set.name,
                      'images': [str(p) for p, _ in figure_set.images],
                      'models': {r: {'name': figure_set.model_name(r),
-                                    **dict(getattr(figure_set.specs[r], 'metrics', {}))}
+                                    **dict(getattr(figure_set.specs.get(r), 'metrics', {}))}
                                 for r in roles}}
     sections, skipped = [], []
     fig1 = _fig1_image(figure_set)
-    for stem, kind_name, needs in PAPER_FIGURES:
-        bar.set_postfix_str(stem)
-        missing = [r for r in needs if not figure_set.has(r)]
-        if missing:
-            skipped.append((stem, f'the pair has no {", ".join(missing)} model'))
-            bar.update(1)
-            continue
+    for stem, kind_name in PAPER_FIGURES:
+        kind = FIGURES[kind_name]
+        missing = [r for r in kind.roles if not figure_set.has(r)]
         try:
-            data = _compute(stem, kind_name, figure_set, fig1)
+            if missing:
+                raise ValueError(f'the pair has no {" and no ".join(missing)} model (give '
+                                 f'{" ".join("--" + r for r in missing)} CONFIG CHECKPOINT, '
+                                 'or a zoo pair that has one)')
+            data = _compute(kind, figure_set, fig1)
         except (ValueError, FileNotFoundError) as err:
             skipped.append((stem, str(err)))
-            bar.update(1)
+            step(stem)
             continue
         for fmt in ('pdf', 'png'):
             export_figure(data, out / f'{stem}.{fmt}')
-        kind = FIGURES[kind_name]
-        if kind.to_json is not None:
-            numbers[stem] = kind.to_json(data)
-        elif kind_name == 'tsne':
-            numbers[stem] = {'image': data.image_name, 'class': data.highlight_name,
-                             'cosines_to_class_centroid': {p.title: p.cosines
-                                                           for p in data.panels}}
-        sections.append((stem, FIGURES[kind_name].title, _caption(kind_name, data)))
-        bar.update(1)
-    bar.set_postfix_str('decision-space statistics')
+        to_numbers = kind.to_json or kind.summary
+        if to_numbers is not None:
+            numbers[stem] = to_numbers(data)
+        sections.append((stem, kind.title, kind.caption(data) if kind.caption else ''))
+        step(stem)
     stats = decision_space_stats(figure_set)
     numbers['decision_space'] = stats
-    bar.update(1)
-    bar.close()
+    step('decision-space statistics')
     seconds = time.perf_counter() - start
     numbers['seconds'] = round(seconds, 1)
     (out / 'numbers.json').write_text(json.dumps(numbers, indent=2, default=_jsonable) + '\n')
     (out / 'report.html').write_text(_html(numbers, sections, skipped, decision_caption(stats),
                                            seconds))
-    for path in ('numbers.json', 'report.html'):
-        print(out / path)
-    print(f'paper figures in {seconds:.0f} s', file=sys.stderr)
-    return 0
+    return [out / 'numbers.json', out / 'report.html']
 
 
 def _jsonable(value):

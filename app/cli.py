@@ -15,6 +15,8 @@ import os
 import sys
 from typing import List, Optional
 
+from analysis.pair_args import add_pair_arguments
+
 DEFAULT_HOST = '127.0.0.1'
 DEFAULT_PORT = 7860
 MAX_UPLOAD = '20mb'          # per file; Gradio answers 413 above it
@@ -28,18 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument('--host', default=DEFAULT_HOST,
                         help='interface to listen on (default %(default)s: this machine only)')
     parser.add_argument('--port', type=int, default=DEFAULT_PORT, help='default %(default)s')
-    parser.add_argument('--manifest', default=None,
-                        help='model zoo manifest (default checkpoints/manifest.yaml)')
-    parser.add_argument('--pair', default=None, help='pair from the manifest to show first')
-    parser.add_argument('--baseline', nargs=2, metavar=('CONFIG', 'CHECKPOINT'),
-                        help='add a pair from paths: the baseline model ...')
-    parser.add_argument('--ssa', nargs=2, metavar=('CONFIG', 'CHECKPOINT'),
-                        help='... and the SSA-Seg model (both required together)')
+    add_pair_arguments(parser, need=('baseline', 'ssa'))    # --pair: the pair shown first
     parser.add_argument('--name', default=None, help='name of the --baseline/--ssa pair')
-    parser.add_argument('--baseline-name', default=None,
-                        help='name shown for the --baseline model (default: its manifest '
-                             'name if its checkpoint is in the manifest, else its config stem)')
-    parser.add_argument('--ssa-name', default=None, help='name shown for the --ssa model')
     parser.add_argument('--device', default='cpu', help='torch device (default %(default)s)')
     parser.add_argument('--concurrency', type=int, default=1,
                         help='model calls run at once (default %(default)s; CPU-bound, so '
@@ -56,12 +48,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def collect_pairs(args) -> tuple:
     """(pair specs, default pair name) from the manifest and the command line."""
-    from ssa_seg.zoo import ManifestError, load_zoo
+    from dataclasses import replace
 
-    from .pairs import PairError, pair_from_paths
+    from analysis.pair_args import paths_pair
+    from ssa_seg.zoo import ManifestError, PairError, load_zoo
 
-    if bool(args.baseline) != bool(args.ssa):
-        raise PairError('--baseline and --ssa go together (CONFIG CHECKPOINT each)')
     specs, default, known = [], None, []
     try:
         zoo = load_zoo(args.manifest)
@@ -69,10 +60,9 @@ def collect_pairs(args) -> tuple:
     except ManifestError as err:
         if args.manifest or args.pair or not args.baseline:
             raise PairError(str(err)) from None
-    if args.baseline:
-        custom = pair_from_paths(args.baseline, args.ssa, args.name,
-                                 baseline_name=getattr(args, 'baseline_name', None),
-                                 ssa_name=getattr(args, 'ssa_name', None), known=known)
+    custom = paths_pair(args, known=known)      # PairError: wrong combination, missing file
+    if custom is not None:
+        custom = replace(custom, name=args.name) if args.name else custom
         specs = [s for s in specs if s.name != custom.name] + [custom]
         default = custom.name
     if args.pair:

@@ -6,7 +6,7 @@ browser user typed. Opening a gallery image copies that image and its label into
 temporary folder and opens them in the Segment tab, where both models run on it.
 
 Every number comes from the report's ``summary.json`` (read by
-:func:`analysis.dataset_report.load_report`); pictures are read with :mod:`analysis.io`.
+:func:`analysis.dataset.report.load_report`); pictures are read with :mod:`analysis.io`.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from typing import List, Optional
 import gradio as gr
 
 from analysis import io as image_io
-from analysis.dataset_report import ReportError, load_report, per_class_rows
+from analysis.dataset.report import ReportError, load_report, per_class_rows
 from ssa_seg.zoo import REPO_ROOT
 
 REPORTS_DIR = REPO_ROOT / 'checkpoints' / 'reports'

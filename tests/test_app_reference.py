@@ -149,9 +149,8 @@ def test_readme_analysis_command_with_reference_config_and_checkpoint(seaformer_
 
     base_cfg, base_ckpt, ssa_cfg, ssa_ckpt = seaformer_checkpoints
     out = tmp_path / 'figs'
-    subprocess.run([sys.executable, '-m', 'analysis', 'all', '--config', ssa_cfg,
-                    '--checkpoint', ssa_ckpt, '--baseline-config', base_cfg,
-                    '--baseline-checkpoint', base_ckpt, '--image', image_path,
+    subprocess.run([sys.executable, '-m', 'analysis', 'all', '--ssa', ssa_cfg, ssa_ckpt,
+                    '--baseline', base_cfg, base_ckpt, '--image', image_path,
                     '--out-dir', str(out), '--format', 'png'],
                    check=True, cwd=Path(__file__).resolve().parent.parent, capture_output=True)
     assert {p.name for p in out.iterdir()} >= {'noise_tsne.png', 'noise_relations.png',

@@ -10,7 +10,7 @@ import pytest
 
 gr = pytest.importorskip('gradio')
 
-from analysis.dataset_report import ReportError, load_report  # noqa: E402
+from analysis.dataset.report import ReportError, load_report  # noqa: E402
 from app import dataset_tab  # noqa: E402
 
 SHIPPED = dataset_tab.REPORTS_DIR / 'synthscenes-demo'

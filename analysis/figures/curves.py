@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from .. import style
-from . import FigureKind, register_figure
+from ._registry import FigureKind, register_figure
 from .paper import new_figure
 
 ROLE_STYLE = {'baseline': ('Baseline', style.FIXED, 'o'),
@@ -221,4 +221,4 @@ def curves_plotly(data: CurvesData):
 KIND = register_figure(FigureKind(
     name='curves', title='Validation mIoU against iterations (Fig. 4)', data=curves_data,
     data_type=CurvesData, plotly=curves_plotly, matplotlib=curves_matplotlib,
-    to_json=CurvesData.to_json_dict, level='set', caption=caption))
+    to_json=CurvesData.to_json_dict, level='set', roles=('baseline', 'ssa'), caption=caption))

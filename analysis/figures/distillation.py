@@ -23,7 +23,7 @@ import torch
 
 from .. import style
 from ..relations import LOG_FLOOR, relation
-from . import FigureKind, register_figure
+from ._registry import FigureKind, register_figure
 from .paper import new_figure
 
 PANELS = ('Sp without', 'teacher without', 'Sp with', 'S_hat with')
@@ -163,4 +163,4 @@ KIND = register_figure(FigureKind(
     name='distillation', title='Relations without / with distillation (Fig. 3)',
     data=distillation_data, data_type=DistillationData, plotly=distillation_plotly,
     matplotlib=distillation_matplotlib, to_json=DistillationData.to_json_dict, level='set',
-    caption=caption))
+    roles=('ssa', 'ablation'), caption=caption))

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import style
-from . import FigureKind, register_figure
+from ._registry import FigureKind, register_figure
 from .paper import new_figure
 
 ROLES = ('baseline', 'ssa')
@@ -270,4 +270,4 @@ def gradcam_plotly(data: GradcamData):
 KIND = register_figure(FigureKind(
     name='gradcam', title='Grad-CAM, baseline vs SSA-Seg (Fig. 8)', data=gradcam_data,
     data_type=GradcamData, plotly=gradcam_plotly, matplotlib=gradcam_matplotlib,
-    to_json=GradcamData.to_json_dict, level='set', caption=caption))
+    to_json=GradcamData.to_json_dict, level='set', roles=('baseline', 'ssa'), caption=caption))

@@ -27,7 +27,7 @@ import torch
 
 from .. import style
 from ..tsne import embed
-from . import FigureKind, register_figure
+from ._registry import FigureKind, register_figure
 from .paper import new_figure
 
 MIN_PIXELS = 20
@@ -204,4 +204,4 @@ def intraclass_plotly(data: IntraclassData):
 KIND = register_figure(FigureKind(
     name='intraclass', title='One class across images (Fig. 7)', data=intraclass_data,
     data_type=IntraclassData, plotly=intraclass_plotly, matplotlib=intraclass_matplotlib,
-    to_json=IntraclassData.to_json_dict, level='set', caption=caption))
+    to_json=IntraclassData.to_json_dict, level='set', roles=('ssa',), caption=caption))

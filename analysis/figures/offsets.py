@@ -21,7 +21,7 @@ import numpy as np
 from .. import style
 from ..shift import MIN_PIXELS, prototype_shift
 from ..tsne import TsneData, tsne_data
-from . import FigureKind, register_figure
+from ._registry import FigureKind, register_figure
 from .paper import new_figure
 
 ROLES = ('ablation', 'ssa')
@@ -198,4 +198,4 @@ def offsets_plotly(data: OffsetsData):
 KIND = register_figure(FigureKind(
     name='offsets', title='Prototype offsets without distillation (Fig. 6)', data=offsets_data,
     data_type=OffsetsData, plotly=offsets_plotly, matplotlib=offsets_matplotlib,
-    to_json=OffsetsData.to_json_dict, level='set', caption=caption))
+    to_json=OffsetsData.to_json_dict, level='set', roles=('ssa', 'ablation'), caption=caption))

@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import style
 from ..relations import LOG_FLOOR, SCALES, ClassSelection, RelationData, relation_data
-from . import FigureBundle, FigureKind, register_figure
+from ._registry import FigureBundle, FigureKind, FigureOption, register_figure
 from .paper import new_figure
 
 
@@ -160,23 +160,35 @@ def _relation_options(ssa, baseline=None, *, classes: ClassSelection = 'present'
     return relation_data(ssa, classes, order, scale=scale)
 
 
-def add_arguments(group) -> None:
-    group.add_argument('--classes', default='present',
-                       help='relations: present | all | K (top-K by pixels) | comma-separated '
-                            'names')
-    group.add_argument('--order', choices=('cluster', 'index'), default='cluster',
-                       help='relations: class order')
-    group.add_argument('--scale', choices=SCALES, default='log',
-                       help='relations: colour scale (default log: at temperature 15 the '
-                            'diagonal dominates and a linear scale shows little else)')
+def _class_selection(text: str) -> ClassSelection:
+    spec = text.strip() or 'present'
+    return int(spec) if spec.isdigit() else spec
 
 
-def options_from_args(args) -> dict:
-    spec = (args.classes or 'present').strip()
-    return dict(classes=int(spec) if spec.isdigit() else spec, order=args.order, scale=args.scale)
+def _check_class_names(value: ClassSelection, class_names) -> ClassSelection:
+    """Comma-separated class names must be classes of the model (KeyError names the first
+    unknown one); ``present``, ``all`` and a count pass as they are."""
+    from ..extract import class_index
+    if isinstance(value, str) and value not in ('present', 'all'):
+        for name in value.split(','):
+            if name.strip():
+                class_index(class_names, name.strip())
+    return value
+
+
+OPTIONS = (
+    FigureOption('classes', str, 'present', parse=_class_selection,
+                 with_classes=_check_class_names,
+                 help='relations: present | all | K (top-K by pixels) | comma-separated names'),
+    FigureOption('order', str, 'cluster', choices=('cluster', 'index'),
+                 help='relations: class order'),
+    FigureOption('scale', str, 'log', choices=SCALES,
+                 help='relations: colour scale (default log: at temperature 15 the diagonal '
+                      'dominates and a linear scale shows little else)'),
+)
 
 
 KIND = register_figure(FigureKind(
     name='relations', title='Inter-class relation matrices', data=_relation_options,
     data_type=RelationData, plotly=relation_plotly, matplotlib=relation_matplotlib,
-    add_arguments=add_arguments, options_from_args=options_from_args))
+    options=OPTIONS))

@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import style
 from ..shift import MIN_PIXELS, ShiftData, prototype_shift
-from . import FigureBundle, FigureKind, register_figure
+from ._registry import FigureBundle, FigureKind, FigureOption, register_figure
 from .paper import new_figure
 
 # (label, cosine attribute, margin attribute, rank attribute, marker, colour)
@@ -127,19 +127,23 @@ def shift_matplotlib(data):
     return fig
 
 
-def add_arguments(group) -> None:
-    group.add_argument('--min-pixels', type=int, default=MIN_PIXELS,
-                       help=f'shift: list classes with at least this many feature-resolution '
-                            f'pixels (default {MIN_PIXELS})')
+OPTIONS = (
+    FigureOption('min_pixels', int, MIN_PIXELS, minimum=1,
+                 help=f'shift: list classes with at least this many feature-resolution '
+                      f'pixels (default {MIN_PIXELS})'),
+)
 
 
-def options_from_args(args) -> dict:
-    if args.min_pixels < 1:
-        raise ValueError('--min-pixels must be at least 1')
-    return dict(min_pixels=args.min_pixels)
+def caption(data: ShiftData) -> str:
+    """The paper report's caption (what each marker is, where the SSA logits are computed)."""
+    return ('Per class of this image (label pixels, >= 5 at feature resolution), cosine '
+            'of each prototype to its own class centroid, and its margin over the next '
+            'class with the rank of the own class (1 = nearest): S in F, Sp in F taken '
+            'literally (an MLP output, not placed in F\'s space), and the SSA centre in '
+            'F + Pf, where the SSA logits are computed.')
 
 
 KIND = register_figure(FigureKind(
     name='shift', title='Prototype shift', data=shift_data, data_type=ShiftData,
     plotly=shift_plotly, matplotlib=shift_matplotlib, to_json=ShiftData.to_json_dict,
-    add_arguments=add_arguments, options_from_args=options_from_args))
+    options=OPTIONS, caption=caption))

@@ -23,7 +23,7 @@ from ..tsne import (
     TsneData,
     tsne_data,
 )
-from . import FigureBundle, FigureKind, register_figure
+from ._registry import FigureBundle, FigureKind, FigureOption, register_figure
 from .paper import new_figure
 
 
@@ -173,51 +173,71 @@ def cos_caption(panel, sep: str = ', ') -> str:
     return ('cos to class mean: ' + sep.join(parts)) if parts else 'class absent'
 
 
-def add_arguments(group) -> None:
-    group.add_argument('--class', dest='class_name',
-                       help='t-SNE: class to highlight (name or index)')
-    group.add_argument('--max-points', type=int, default=DEFAULT_MAX_POINTS,
-                       help='t-SNE: pixel sample cap')
-    group.add_argument('--domains', default=','.join(DEFAULT_DOMAINS),
-                       help='t-SNE: panels of the SSA-Seg model, from ' + ', '.join(DOMAINS)
-                            + ' (default classifier: the decision space, F+Pf with S and the '
-                            'final centers; semantic: Sp beside F, literally)')
-    group.add_argument('--seed', type=int, default=0, help='t-SNE: seed (same seed, same figure)')
-    group.add_argument('--perplexity', type=float, default=DEFAULT_PERPLEXITY)
-    group.add_argument('--iterations', default=None, metavar='E,N',
-                       help=f't-SNE: exaggerated and normal iterations (default {EARLY_ITER},'
-                            f'{FINAL_ITER}; the classic schedule is 250,500)')
-    group.add_argument('--backend', choices=('opentsne', 'sklearn'), default=None,
-                       help=f't-SNE implementation (default: {DEFAULT_BACKEND}, the measured '
-                            'choice)')
+def _class_given(value, class_names):
+    """A highlighted class given by name or index -> its index (KeyError names unknown ones)."""
+    from ..extract import class_index
+    return class_index(class_names, int(value) if str(value).isdigit() else value)
 
 
-def options_from_args(args) -> dict:
-    """Figure options from parsed CLI arguments; ValueError names a bad one."""
-    if args.max_points <= 0:
-        raise ValueError('--max-points must be positive')
-    domains = tuple(d.strip() for d in args.domains.split(',') if d.strip())
+def _domains(text: str) -> Tuple[str, ...]:
+    domains = tuple(d.strip() for d in text.split(',') if d.strip())
     bad = [d for d in domains if d not in DOMAINS]
     if bad or not domains:
-        raise ValueError(f'--domains {args.domains}: unknown {bad or args.domains}; '
+        raise ValueError(f'--domains {text}: unknown {bad or text}; '
                          f'choose from {", ".join(DOMAINS)}')
-    options = dict(class_name=args.class_name, max_points=args.max_points, seed=args.seed,
-                   perplexity=args.perplexity, domains=domains)
-    if args.backend:
-        options['backend'] = args.backend
-    if args.iterations:
-        try:
-            early, final = (int(v) for v in args.iterations.split(','))
-        except ValueError:
-            raise ValueError(f'--iterations {args.iterations}: expected two integers like '
-                             '250,500') from None
-        if early < 0 or final < 1:
-            raise ValueError(f'--iterations {args.iterations}: need E >= 0 and N >= 1')
-        options['iterations'] = (early, final)
-    return options
+    return domains
+
+
+def _iterations(text: str) -> Tuple[int, int]:
+    try:
+        early, final = (int(v) for v in text.split(','))
+    except ValueError:
+        raise ValueError(f'--iterations {text}: expected two integers like 250,500') from None
+    if early < 0 or final < 1:
+        raise ValueError(f'--iterations {text}: need E >= 0 and N >= 1')
+    return early, final
+
+
+OPTIONS = (
+    FigureOption('class_name', flag='--class', focus=True, with_classes=_class_given,
+                 help='t-SNE: class to highlight (name or index)'),
+    FigureOption('max_points', int, DEFAULT_MAX_POINTS, 't-SNE: pixel sample cap', minimum=1),
+    FigureOption('domains', str, ','.join(DEFAULT_DOMAINS), parse=_domains,
+                 help='t-SNE: panels of the SSA-Seg model, from ' + ', '.join(DOMAINS)
+                      + ' (default classifier: the decision space, F+Pf with S and the '
+                      'final centers; semantic: Sp beside F, literally)'),
+    FigureOption('seed', int, 0, 't-SNE: seed (same seed, same figure)'),
+    FigureOption('perplexity', float, DEFAULT_PERPLEXITY, 't-SNE: perplexity'),
+    FigureOption('iterations', str, None, metavar='E,N', parse=_iterations,
+                 help=f't-SNE: exaggerated and normal iterations (default {EARLY_ITER},'
+                      f'{FINAL_ITER}; the classic schedule is 250,500)'),
+    FigureOption('backend', str, None, choices=('opentsne', 'sklearn'),
+                 help=f't-SNE implementation (default: {DEFAULT_BACKEND}, the measured '
+                      'choice)'),
+)
+
+
+def caption(data: TsneData) -> str:
+    """The paper report's caption: what is plotted and the cosines to the class centroid."""
+    cos = '; '.join(f'{q.title}: ' + ', '.join(f'{r} {v:.2f}' for r, v in q.cosines.items())
+                    for q in data.panels)
+    return (f't-SNE of the pixel features of {data.image_name}, class "{data.highlight_name}"'
+            ' highlighted, in the space where each classifier decides: the baseline '
+            'compares F with its fixed prototypes S by inner product (plus a bias), '
+            'SSA-Seg compares F + Pf with its centres center_proj(Sp + Pp) by cosine; '
+            'all vectors L2-normalised. Stars: the fixed prototype S (vermillion) and '
+            'the adapted centre (green). Paper (Fig. 1/5): the adapted prototype moves '
+            'toward the centre of the image\'s class features. Cosine to the class '
+            f'centroid: {cos}.')
+
+
+def summary(data: TsneData) -> dict:
+    """The numbers the paper report keeps: image, class and the cosines per panel."""
+    return {'image': data.image_name, 'class': data.highlight_name,
+            'cosines_to_class_centroid': {p.title: p.cosines for p in data.panels}}
 
 
 KIND = register_figure(FigureKind(
     name='tsne', title='t-SNE of pixel features', data=tsne_data, data_type=TsneData,
-    plotly=tsne_plotly, matplotlib=tsne_matplotlib, uses_baseline=True,
-    add_arguments=add_arguments, options_from_args=options_from_args))
+    plotly=tsne_plotly, matplotlib=tsne_matplotlib, uses_baseline=True, options=OPTIONS,
+    summary=summary, roles=('baseline', 'ssa'), caption=caption))

@@ -13,12 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analysis.boundary import band_width, boundary_band, boundary_counts, class_bands
 from analysis.colour import BOTH_WRONG, ONLY_BASELINE_RIGHT, ONLY_SSA_RIGHT
-from analysis.dataset import DatasetTotals, gallery_choice, shard_blocks, summarize
-from analysis.gallery import gallery_panels
+from analysis.dataset.boundary import band_width, boundary_band, boundary_counts, class_bands
+from analysis.dataset.compare import DatasetTotals, gallery_choice, shard_blocks, summarize
+from analysis.dataset.gallery import gallery_panels
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parent.parent.parent
 IGN = 255
 
 

@@ -203,7 +203,7 @@ def test_shift_known_answer():
 
 
 def test_shift_table_from_extraction(extractions):
-    from analysis.figures import shift_table
+    from analysis.figures.shift import shift_table
     e, b = extractions
     fig, data = shift_table(e)
     assert data.source == 'label'
@@ -236,7 +236,7 @@ def test_stratified_sample():
 
 
 def test_tsne_data_panels_and_determinism(extractions):
-    from analysis.figures import tsne_figures
+    from analysis.figures.tsne import tsne_figures
     e, b = extractions
     fig, data = tsne_figures(e, b, class_name='class_3', max_points=100, seed=1,
                              domains=('semantic', 'spatial'))
@@ -275,7 +275,8 @@ def test_tsne_data_panels_and_determinism(extractions):
 
 
 def test_tsne_cosines_match_shift(extractions):
-    from analysis.figures import shift_data, tsne_figures
+    from analysis.figures.shift import shift_data
+    from analysis.figures.tsne import tsne_figures
     e, _ = extractions
     _, data = tsne_figures(e, class_name=7, max_points=100, domains=('semantic',))
     row = shift_data(e).row('class_7')
@@ -285,7 +286,8 @@ def test_tsne_cosines_match_shift(extractions):
 
 def test_tsne_classifier_domain(extractions):
     """F + Pf with S and the final centers: the space the SSA-Seg logits live in."""
-    from analysis.figures import shift_data, tsne_figures
+    from analysis.figures.shift import shift_data
+    from analysis.figures.tsne import tsne_figures
     e, _ = extractions
     _, data = tsne_figures(e, class_name=3, max_points=80, domains=('classifier',))
     (panel,) = data.panels
@@ -297,7 +299,7 @@ def test_tsne_classifier_domain(extractions):
 
 
 def test_tsne_unknown_class(extractions):
-    from analysis.figures import tsne_figures
+    from analysis.figures.tsne import tsne_figures
     with pytest.raises(KeyError, match='unknown class'):
         tsne_figures(extractions[0], class_name='sky', max_points=50)
 
@@ -331,7 +333,7 @@ def test_trustworthiness_matches_sklearn():
 # --------------------------------------------------------------------------- relations
 
 def test_relation_data(extractions):
-    from analysis.figures import relation_figures
+    from analysis.figures.relations import relation_figures
     from ssa_seg.classifier import relation_matrix
     e, b = extractions
     fig, data = relation_figures(e, classes='present', order='index')
@@ -432,9 +434,9 @@ def _check_file(path):
 def test_exports_are_valid_files(extractions, tmp_path, kind):
     from analysis import figures
     e, b = extractions
-    bundle = {'tsne': lambda: figures.tsne_figures(e, b, max_points=150),
-              'relations': lambda: figures.relation_figures(e),
-              'shift': lambda: figures.shift_table(e)}[kind]()
+    bundle = {'tsne': lambda: figures.tsne.tsne_figures(e, b, max_points=150),
+              'relations': lambda: figures.relations.relation_figures(e),
+              'shift': lambda: figures.shift.shift_table(e)}[kind]()
     for fmt in ('pdf', 'svg', 'png', 'html'):
         path = tmp_path / f'{kind}.{fmt}'
         written = figures.export_figure(bundle.data, path,
@@ -448,8 +450,8 @@ def test_exports_are_valid_files(extractions, tmp_path, kind):
 def test_same_data_same_file(extractions, tmp_path):
     from analysis import figures
     e, _ = extractions
-    first = figures.tsne_figures(e, max_points=120, seed=5).data
-    second = figures.tsne_figures(e, max_points=120, seed=5).data
+    first = figures.tsne.tsne_figures(e, max_points=120, seed=5).data
+    second = figures.tsne.tsne_figures(e, max_points=120, seed=5).data
     for fmt in ('svg', 'pdf'):
         a = figures.export_matplotlib(first, tmp_path / f'a.{fmt}')
         b = figures.export_matplotlib(second, tmp_path / f'b.{fmt}')
@@ -460,11 +462,11 @@ def test_paper_figure_sizes(extractions):
     from analysis import figures, style
     from analysis.figures import matplotlib_figure
     e, _ = extractions
-    fig = matplotlib_figure(figures.shift_table(e).data)
+    fig = matplotlib_figure(figures.shift.shift_table(e).data)
     assert fig.get_figwidth() == pytest.approx(style.SINGLE_COLUMN)
-    one = matplotlib_figure(figures.tsne_figures(e, max_points=80, domains=('semantic',)).data)
+    one = matplotlib_figure(figures.tsne.tsne_figures(e, max_points=80, domains=('semantic',)).data)
     assert one.get_figwidth() == pytest.approx(style.SINGLE_COLUMN)
-    three = matplotlib_figure(figures.tsne_figures(e, e, max_points=80).data)
+    three = matplotlib_figure(figures.tsne.tsne_figures(e, e, max_points=80).data)
     assert three.get_figwidth() <= style.DOUBLE_COLUMN
 
 

@@ -9,7 +9,7 @@ pipeline, on ``img_dir/<split>`` and ``ann_dir/<split>``), so the data set type 
 label convention (``reduce_zero_label`` for ADE20K) and the numbers are those of
 ``python -m ssa_seg.test``: IoU per class is the confusion matrix summed over the images
 (intersections and unions summed, then divided, as mmsegmentation's IoUMetric does),
-at each label's own size. Boundary IoU: :mod:`analysis.boundary`.
+at each label's own size. Boundary IoU: :mod:`analysis.dataset.boundary`.
 
 Batches: the images are taken in blocks of ``batch_size`` consecutive indices; inside a block
 images whose network input has the same size run as one batch. Under ``torch.distributed``
@@ -29,8 +29,8 @@ import numpy as np
 
 from ssa_seg.classifier import IGNORE_INDEX
 
+from ..stats import confusion, iou_from_confusion, mean_iou
 from .boundary import band_width, boundary_counts, boundary_iou, class_bands
-from .stats import confusion, iou_from_confusion, mean_iou
 
 ROLES = ('baseline', 'ssa')
 
@@ -281,7 +281,7 @@ def compare_dataset(baseline, ssa, dataset, num_classes: int, *, batch_size: int
 # --------------------------------------------------------------------------- gallery
 
 def _fit(panel: np.ndarray, max_side: int, nearest: bool) -> np.ndarray:
-    from .io import fit_longest_side, resize_rgb, upsample_nearest
+    from ..io import fit_longest_side, resize_rgb, upsample_nearest
     size = fit_longest_side(panel.shape[:2], max_side)
     if size == panel.shape[:2]:
         return panel
@@ -290,12 +290,12 @@ def _fit(panel: np.ndarray, max_side: int, nearest: bool) -> np.ndarray:
 
 def gallery_rows(baseline, ssa, dataset, totals: DatasetTotals, k: int, *, batch_size: int,
                  palette, ignore_index: int = IGNORE_INDEX, max_side: int = 256):
-    """The gallery (:func:`gallery_choice`) as :class:`analysis.gallery.GalleryRow` objects,
+    """The gallery (:func:`gallery_choice`) as :class:`analysis.dataset.gallery.GalleryRow` objects,
     panels at most ``max_side`` pixels, and the inputs to copy ({name: img_path, label}).
 
     The models run again on the whole block each chosen image was in, so its masks are
     exactly those that were counted (a batch of another size may round differently)."""
-    from . import io as image_io
+    from .. import io as image_io
     from .gallery import GalleryRow, gallery_panels
 
     chosen = gallery_choice(totals.images, k)

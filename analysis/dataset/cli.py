@@ -7,11 +7,12 @@
 
 The data set is in mmsegmentation's layout (``img_dir/<split>``, ``ann_dir/<split>``) and is
 read with the SSA-Seg model config's data set type and test pipeline (ADE20K's
-``reduce_zero_label`` is applied when that type asks for it). Models: ``--pair NAME`` from
-the model zoo (default: its first pair; ``--manifest`` for another zoo) or ``--baseline CFG
-CKPT --ssa CFG CKPT``. Writes summary.json, per_class.csv, the per-class delta chart, the
-confusion difference (table and chart) and the gallery (PNGs and one PDF page) into --out:
-see :mod:`analysis.dataset_report`. With ``--launcher pytorch`` (under torchrun) each
+``reduce_zero_label`` is applied when that type asks for it). Models
+(:mod:`analysis.pair_args`): ``--pair NAME`` from the model zoo (default: its first pair;
+``--manifest`` for another zoo) or ``--baseline CFG CKPT --ssa CFG CKPT``. Writes
+summary.json, per_class.csv, the per-class delta chart, the confusion difference (table and
+chart) and the gallery (PNGs and one PDF page) into --out: see
+:mod:`analysis.dataset.report`. With ``--launcher pytorch`` (under torchrun) each
 process takes a share of the images and rank 0 merges and writes.
 """
 from __future__ import annotations
@@ -21,24 +22,23 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import List, Optional
+
+from ..pair_args import add_pair_arguments, fail
 
 LAUNCHERS = ('none', 'pytorch')
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog='python -m analysis dataset', description=__doc__.split('\n\n')[0].strip('`'),
+def add_dataset_command(subparsers) -> None:
+    """The ``dataset`` subcommand of ``python -m analysis``."""
+    parser = subparsers.add_parser(
+        'dataset', help='baseline against SSA-Seg over a whole data set',
+        description=__doc__.split('\n\n')[0].strip('`'),
         formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__.split('\n\n', 1)[1])
     parser.add_argument('--data-root', required=True, help='data set folder (img_dir, ann_dir)')
     parser.add_argument('--split', default='val', help='sub-folder of img_dir and ann_dir '
                                                        '(default %(default)s)')
     parser.add_argument('--out', required=True, help='report folder to write')
-    models = parser.add_argument_group('models (default: the zoo\'s first pair)')
-    models.add_argument('--pair', help='zoo pair name')
-    models.add_argument('--manifest', help='model zoo manifest')
-    models.add_argument('--baseline', nargs=2, metavar=('CONFIG', 'CHECKPOINT'))
-    models.add_argument('--ssa', nargs=2, metavar=('CONFIG', 'CHECKPOINT'))
+    add_pair_arguments(parser, need=('baseline', 'ssa'))
     run = parser.add_argument_group('run')
     run.add_argument('--batch-size', type=int, default=8, help='images per forward pass '
                      '(default %(default)s)')
@@ -54,50 +54,25 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument('--launcher', choices=LAUNCHERS, default='none',
                      help='pytorch: one process per rank under torchrun')
     run.add_argument('--no-progress', action='store_true', help='no progress bar')
-    return parser
+    parser.set_defaults(func=run_dataset, command_parser=parser)
 
 
-def fail(message: str):
-    raise SystemExit(f'error: {message}')
-
-
-def resolve_pair(args):
-    """(baseline ZooModel, SSA-Seg ZooModel, pair name)."""
-    from ssa_seg.zoo import ManifestError, PairError, load_zoo, pair_from_paths
-
-    if bool(args.baseline) != bool(args.ssa):
-        fail('--baseline and --ssa go together (CONFIG CHECKPOINT each)')
-    if args.baseline:
-        if args.pair:
-            fail('give either --pair or --baseline/--ssa')
-        try:
-            pair = pair_from_paths(args.baseline, args.ssa)
-        except PairError as err:
-            fail(str(err))
-        return pair.baseline, pair.ssa, pair.name
-    try:
-        pair = load_zoo(args.manifest).pair(args.pair).check_files()
-    except ManifestError as err:
-        fail(f'the model zoo cannot be used: {err}')
-    return pair.baseline, pair.ssa, pair.name
-
-
-def main(argv: Optional[List[str]] = None) -> int:
-    args = build_parser().parse_args(argv)
+def run_dataset(args, pair) -> int:
+    """Compare ``pair`` (:mod:`analysis.pair_args`) over the data set of the flags."""
     if not Path(args.data_root).is_dir():
         fail(f'data root not found: {args.data_root}')
     for flag in ('batch_size', 'gallery', 'panel_size', 'top_confusions', 'max_images'):
         value = getattr(args, flag)
         if value is not None and value < (0 if flag == 'gallery' else 1):
             fail(f'--{flag.replace("_", "-")} must be positive')
-    base_spec, ssa_spec, pair_name = resolve_pair(args)
+    base_spec, ssa_spec, pair_name = pair.baseline, pair.ssa, pair.name
     from ssa_seg.runner_cli import init_distributed
     init_distributed(args.launcher)
 
     import torch
 
-    from analysis import dataset as ds
-    from analysis.dataset_report import write_report
+    from analysis.dataset import compare as ds
+    from analysis.dataset.report import write_report
     from analysis.stats import check_pair_classes
 
     device = args.device

@@ -3,7 +3,7 @@ them back (the app's Dataset tab).
 
 Layout of a report folder::
 
-    summary.json                 every number (see analysis.dataset.summarize) + gallery list
+    summary.json                 every number (analysis.dataset.compare.summarize), gallery list
     per_class.csv                class, pixels, IoU and boundary IoU of both models, deltas
     confusion.json               both K x K confusion matrices (rows ground truth)
     confusion_difference.csv     the pairs (true, predicted) whose count changed most
@@ -25,7 +25,7 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from .colour import mask_to_png_bytes
+from ..colour import mask_to_png_bytes
 from .gallery import GalleryRow, gallery_figure, strip
 
 SUMMARY = 'summary.json'
@@ -60,7 +60,7 @@ def _write_csv(path: Path, columns: Sequence[str], rows: Sequence[dict]) -> None
 def delta_figure(summary: dict):
     """Grouped horizontal bars: per class, SSA-Seg minus baseline, IoU and boundary IoU
     (percentage points); classes without a value are left out."""
-    from .figures.paper import new_figure
+    from ..figures.paper import new_figure
 
     rows = [r for r in per_class_rows(summary)
             if r['iou_delta'] is not None or r['biou_delta'] is not None]
@@ -85,7 +85,7 @@ def delta_figure(summary: dict):
 def confusion_figure(summary: dict):
     """Horizontal bars: the change in pixels of each (true -> predicted) pair of
     ``confusion_changes``; green where SSA-Seg makes that mistake less."""
-    from .figures.paper import new_figure
+    from ..figures.paper import new_figure
 
     rows = summary['confusion_changes']
     fig = new_figure(5.0, max(2.0, 0.8 + 0.28 * len(rows)))
@@ -132,7 +132,7 @@ def write_gallery(rows: Sequence[GalleryRow], out: Path, inputs: Dict[str, dict]
                             image=f'gallery/inputs/{image_file.name}',
                             label=f'gallery/inputs/{label_file.name}'))
     if pdf:
-        from .figures.paper import save_matplotlib
+        from ..figures.paper import save_matplotlib
         save_matplotlib(gallery_figure(rows, 'SSA-Seg against the baseline: largest gains '
                                        'and losses'), out / 'gallery.pdf')
     return entries
@@ -142,7 +142,7 @@ def write_report(summary: dict, confusions: Dict[str, np.ndarray], out: os.PathL
                  gallery: Sequence[GalleryRow] = (), gallery_inputs: Optional[dict] = None,
                  palette=None, pdf: bool = True) -> List[str]:
     """Every file of the report folder (see the module doc); returns the paths written."""
-    from .figures.paper import save_matplotlib
+    from ..figures.paper import save_matplotlib
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 from tiny_models import tiny_config
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parent.parent.parent
 CLASSES = [f'thing{i}' for i in range(6)]
 
 
@@ -55,10 +55,9 @@ def images(tmp_path_factory):
 
 
 def _models(saved_models, baseline=True):
-    args = ['--config', saved_models['ssa'][0], '--checkpoint', saved_models['ssa'][1]]
+    args = ['--ssa', *saved_models['ssa']]
     if baseline:
-        args += ['--baseline-config', saved_models['base'][0],
-                 '--baseline-checkpoint', saved_models['base'][1]]
+        args += ['--baseline', *saved_models['base']]
     return args
 
 
@@ -125,7 +124,6 @@ def test_cli_batch_mode(saved_models, images, tmp_path, capsys):
     ('unknown_class', "unknown class 'giraffe'"),
     ('bad_suffix', 'unsupported format'),
     ('missing_checkpoint', 'checkpoint not found'),
-    ('checkpoint_without_config', '--checkpoint needs --config'),
     ('unknown_relation_class', "unknown class 'nope'"),
     ('no_output', 'give --out'),
     ('missing_dir', 'image folder not found'),
@@ -143,11 +141,9 @@ def test_cli_clear_errors(saved_models, images, tmp_path, case, message):
         'unknown_class': ['tsne', *models, '--image', img, '--class', 'giraffe',
                           '--out', str(tmp_path / 'o.pdf')],
         'bad_suffix': ['tsne', *models, '--image', img, '--out', str(tmp_path / 'o.docx')],
-        'missing_checkpoint': ['tsne', '--config', saved_models['ssa'][0], '--checkpoint',
+        'missing_checkpoint': ['tsne', '--ssa', saved_models['ssa'][0],
                                str(tmp_path / 'x.pth'), '--image', img,
                                '--out', str(tmp_path / 'o.pdf')],
-        'checkpoint_without_config': ['tsne', '--checkpoint', saved_models['ssa'][1],
-                                      '--image', img, '--out', str(tmp_path / 'o.pdf')],
         'unknown_relation_class': ['relations', *models, '--image', img, '--classes', 'thing1,nope',
                                    '--out', str(tmp_path / 'o.pdf')],
         'no_output': ['relations', *models, '--image', img],
@@ -160,6 +156,38 @@ def test_cli_clear_errors(saved_models, images, tmp_path, case, message):
         _run(argv)
     assert message in str(info.value)
     assert str(info.value).startswith('error:')
+
+
+@pytest.mark.parametrize('case, message', [
+    ('checkpoint_without_config', 'argument --ssa: expected 2 arguments'),
+    ('baseline_without_ssa', '--baseline needs --ssa CONFIG CHECKPOINT too'),
+    ('pair_and_paths', 'give either --pair or --ssa, not both'),
+    ('name_without_model', '--baseline-name names the model of --baseline'),
+    ('old_flags', 'unrecognized arguments: --config'),
+    ('no_ablation_here', 'unrecognized arguments: --ablation'),
+    ('no_command', 'the following arguments are required: COMMAND'),
+])
+def test_cli_usage_errors(saved_models, images, tmp_path, capsys, case, message):
+    """Model arguments that do not go together: argparse's usage error (exit 2), before any
+    model is loaded."""
+    img = str(images / 'img' / 'a.png')
+    out = ['--image', img, '--out', str(tmp_path / 'o.pdf')]
+    argv = {
+        'checkpoint_without_config': ['tsne', '--ssa', saved_models['ssa'][1], *out],
+        'baseline_without_ssa': ['tsne', '--baseline', *saved_models['base'], *out],
+        'pair_and_paths': ['shift', '--pair', 'demo', *_models(saved_models, False), *out],
+        'name_without_model': ['tsne', *_models(saved_models, False), '--baseline-name', 'b',
+                               *out],
+        'old_flags': ['tsne', '--config', saved_models['ssa'][0], *out],
+        'no_ablation_here': ['shift', *_models(saved_models, False), '--ablation',
+                             *saved_models['ssa'], *out],
+        'no_command': [],
+    }[case]
+    with pytest.raises(SystemExit) as info:
+        _run(argv)
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and 'usage: python -m analysis' in err
 
 
 @pytest.mark.slow
@@ -195,3 +223,29 @@ def test_cli_demo_pair_defaults(tmp_path):
     data = json.loads((out / f'{image.stem}_shift.json').read_text())
     assert data['classes'] and data['source'] == 'label'
     assert (out / f'{image.stem}_tsne.pdf').read_bytes().startswith(b'%PDF')
+
+
+@pytest.mark.slow
+def test_paper_on_a_pair_given_by_path(saved_models, images, tmp_path, capsys, monkeypatch):
+    """No manifest at all: the set-level figures from the two models and labelled images; what
+    needs an ablation model or training logs is listed as not drawn, with the reason."""
+    monkeypatch.setenv('SSA_SEG_MANIFEST', str(tmp_path / 'no_manifest.yaml'))
+    out = tmp_path / 'paper'
+    assert _run(['paper', '--baseline', *saved_models['base'], '--ssa', *saved_models['ssa'],
+                 '--image-dir', str(images / 'img'), '--label-dir', str(images / 'lab'),
+                 '--out', str(out)]) == 0
+    for stem in ('fig1_tsne', 'fig1_shift', 'fig7_intraclass', 'fig8_gradcam'):
+        for fmt in ('pdf', 'png'):
+            assert (out / f'{stem}.{fmt}').stat().st_size > 1000, stem
+    assert not any((out / f'{s}.png').exists()
+                   for s in ('fig3_relations', 'fig4_curves', 'fig6_offsets'))
+    report = (out / 'report.html').read_text()
+    assert report.count('the pair has no ablation model') == 2
+    assert 'the curves figure needs training logs' in report
+    numbers = json.loads((out / 'numbers.json').read_text())
+    assert numbers['pair'] == 'base vs ssa'
+    assert {r: m['name'] for r, m in numbers['models'].items()} == {'baseline': 'base',
+                                                                     'ssa': 'ssa'}
+    assert numbers['images'] == [str(images / 'img' / f'{n}.png') for n in 'ab']
+    assert sorted(capsys.readouterr().out.split()) == [str(out / 'numbers.json'),
+                                                       str(out / 'report.html')]

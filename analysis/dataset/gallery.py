@@ -15,7 +15,7 @@ import numpy as np
 
 from ssa_seg.classifier import IGNORE_INDEX
 
-from .colour import ERROR_LEGEND, colorize, error_map
+from ..colour import ERROR_LEGEND, colorize, error_map
 
 PANELS = ('image', 'ground truth', 'baseline', 'SSA-Seg', 'error map')
 GAP = 4                                  # white pixels between the panels of a strip
@@ -64,7 +64,7 @@ def gallery_figure(rows: Sequence[GalleryRow], title: Optional[str] = None):
     named with the image and both mIoUs; a legend of the error colours at the bottom."""
     from matplotlib.patches import Patch
 
-    from .figures.paper import new_figure
+    from ..figures.paper import new_figure
 
     n = max(len(rows), 1)
     fig = new_figure(8.27, min(11.0, 0.6 + 1.55 * n))
