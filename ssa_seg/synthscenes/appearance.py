@@ -5,13 +5,10 @@ settings, so a class looks different in every image while staying consistent ins
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Dict, Tuple
+from typing import Dict, List, Tuple
 
 import cv2
 import numpy as np
-
-if TYPE_CHECKING:
-    from .canvas import Canvas
 
 # Base colours (RGB) of the materials scenes are painted with. Every image shifts each
 # material independently by N(0, COLOR_SHIFT_STD) per channel; parts of one material share
@@ -73,13 +70,16 @@ def _noise(rng: np.random.Generator, size: int, cell: float) -> np.ndarray:
     return cv2.resize(grid, (size, size), interpolation=cv2.INTER_CUBIC)
 
 
-def paint(sc: Canvas, label_for_texture: np.ndarray) -> np.ndarray:
-    """The image of a drawn canvas: part colours (averaged from the 2x render), texture by
-    class (``label_for_texture``, H x W), then contrast, brightness, colour cast, light
-    gradient, blur and sensor noise. Returns H x W x 3 uint8 RGB."""
-    rng, size = sc.rng, sc.size
-    colors = np.stack(sc.part_color).astype(np.float32)
-    base = cv2.resize(colors[sc.part], (size, size), interpolation=cv2.INTER_AREA)
+def paint(rng: np.random.Generator, part: np.ndarray, part_color: List[np.ndarray],
+          label_for_texture: np.ndarray) -> np.ndarray:
+    """The image of a drawn canvas (its part map ``part``, 2H x 2W uint16, and the colour of
+    each part, RGB): part colours averaged from the 2x render, texture by class
+    (``label_for_texture``, H x W), then contrast, brightness, colour cast, light gradient,
+    blur and sensor noise. Returns H x W x 3 uint8 RGB. Takes arrays, not the Canvas, so
+    that appearance does not import the canvas that imports it."""
+    size = label_for_texture.shape[0]
+    colors = np.stack(part_color).astype(np.float32)
+    base = cv2.resize(colors[part], (size, size), interpolation=cv2.INTER_AREA)
 
     scale = rng.uniform(*TEXTURE_SCALE)
     strength = rng.uniform(*TEXTURE_STRENGTH)

@@ -35,6 +35,6 @@ def render_scene(rng_or_seed: Union[int, np.random.Generator], size: int = 256
     label = blocks[..., -1].copy()           # the sample nearest the pixel centre, bottom-right
     mixed = (blocks != blocks[..., :1]).any(-1)
     has_thing = np.isin(blocks, THING_CLASSES).any(-1)
-    image = paint(sc, label)
+    image = paint(sc.rng, sc.part, sc.part_color, label)
     label[mixed & has_thing] = IGNORE_INDEX
     return image, label
