@@ -2,8 +2,9 @@ _base_ = [
     '../_base_/models/upernet_r50.py', '../_base_/datasets/pascal_context_59.py',
     '../_base_/default_runtime.py', '../_base_/schedules/schedule_80k.py'
 ]
-# pretrained = 'https://github.com/czczup/ViT-Adapter/releases/download/v0.1.6/L_16-i21k-300ep-lr_0.001-aug_medium1-wd_0.1-do_0.1-sd_0.1--imagenet2012-steps_20k-lr_0.01-res_384.pth'
-pretrained = 'ckpts/L_16-i21k-300ep-lr_0.001-aug_medium1-wd_0.1-do_0.1-sd_0.1--imagenet2012-steps_20k-lr_0.01-res_384.pth'
+# pretrained: the AugReg ViT-L/16 of github czczup/ViT-Adapter release v0.1.6
+pretrained = ('ckpts/L_16-i21k-300ep-lr_0.001-aug_medium1-wd_0.1-do_0.1-sd_0.1'
+              '--imagenet2012-steps_20k-lr_0.01-res_384.pth')
 
 crop_size = (480, 480)
 img_scale = (520, 520)
