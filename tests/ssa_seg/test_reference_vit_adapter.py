@@ -104,6 +104,21 @@ def test_deform_sample_equals_the_sampling_written_out():
     assert error <= 1e-6, error
 
 
+def test_mmcv_has_no_cpu_kernel_so_cpu_inputs_take_the_pytorch_path():
+    """deform_sample uses mmcv's compiled kernel only on CUDA: mmcv 2.1 registers none for the
+    CPU (if a later mmcv does, this test says so, and the dispatch should use it)."""
+    from mmcv.ops.multi_scale_deform_attn import MultiScaleDeformableAttnFunction
+
+    g = torch.Generator().manual_seed(4)
+    value, shapes, starts = torch.randn(1, 6, 2, 4, generator=g), torch.tensor([[2, 3]]), \
+        torch.tensor([0])
+    locations = torch.rand(1, 5, 2, 1, 2, 2, generator=g)
+    weights = torch.rand(1, 5, 2, 1, 2, generator=g)
+    with pytest.raises(RuntimeError, match='implementation for device cpu not found'):
+        MultiScaleDeformableAttnFunction.apply(value, shapes, starts, locations, weights, 64)
+    assert deform_sample(value, shapes, starts, locations, weights).shape == (1, 5, 8)
+
+
 def test_msdeformattn_keys_and_initial_sampling_pattern():
     attn = MSDeformAttn(d_model=32, n_levels=3, n_heads=4, n_points=2, ratio=0.5)
     assert {k: tuple(v.shape) for k, v in attn.state_dict().items()} == {
