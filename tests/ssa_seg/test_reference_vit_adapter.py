@@ -380,3 +380,27 @@ def test_one_training_step_with_activation_checkpointing(config, monkeypatch):
     params = dict(model.named_parameters())
     for key, value in before.items():
         assert not torch.equal(params[key], value), key
+
+
+@pytest.mark.slow
+def test_evaluate_cli_on_the_reference_config(checkpoint_file, tmp_path):
+    """``python -m ssa_seg.test`` with the 0.x SSA config as it is and a reference checkpoint:
+    two 32 x 48 images of ADE20K's layout, resized to 512 x 768 by the reference's test
+    pipeline and segmented in slide mode (two 512 crops each)."""
+    import numpy as np
+    from PIL import Image
+
+    from ssa_seg import test as test_cli
+
+    rng = np.random.default_rng(0)
+    for folder in ('images', 'annotations'):
+        (tmp_path / 'ade' / folder / 'validation').mkdir(parents=True)
+    for i in range(2):
+        Image.fromarray(rng.integers(0, 256, (32, 48, 3), dtype=np.uint8)).save(
+            tmp_path / 'ade' / 'images' / 'validation' / f'img{i}.jpg')
+        Image.fromarray(rng.integers(0, 151, (32, 48), dtype=np.uint8)).save(
+            tmp_path / 'ade' / 'annotations' / 'validation' / f'img{i}.png')
+    results = test_cli.main([str(V0 / f'{SSA}.py'), str(checkpoint_file(SSA, 0)),
+                             '--data-root', str(tmp_path / 'ade')])
+    assert results['num_images'] == 2
+    assert 0.0 <= results['mIoU'] <= 100.0
