@@ -345,7 +345,8 @@ def test_other_seed_non_square_and_batch_consistency(checkpoint_file):
 
 @pytest.mark.slow
 @pytest.mark.parametrize('config', [PROJECT / f'{BASE}.py', PROJECT / f'{SSA}.py'] + [
-    V0 / f'{name}.py' for name in V0_CONFIGS])
+    V0 / f'{name}.py' for name in V0_CONFIGS], ids=lambda path: (
+        '1.x' if path.is_relative_to(PROJECT.parent) else '0.x') + '-' + path.stem)
 def test_one_training_step_with_activation_checkpointing(config, monkeypatch):
     calls = []
     real = modules.cp.checkpoint
