@@ -17,7 +17,15 @@ Printed side by side from one run:
    subprocess, ``/compare`` called with ``gradio_client`` on a 512 x 512 image (upload, queue,
    both models, statistics, PNG encoding, download); best and median.
 
+3. ``--vit-adapter``, instead: the ViT-Adapter-L pair (UperNet, 366 M parameters), random
+   weights, one 512 x 512 forward in whole and in slide mode (the configs' 512 crops, stride
+   341: one crop at 512 x 512; also a 512 x 683 image, ADE20K's usual test size, two crops),
+   1 and 2 threads, baseline and SSA-Seg interleaved; the share of the forward spent in the
+   multi-scale deformable attention's sampling (mmcv's pure-PyTorch path on CPU: mmcv 2.1 has
+   no CPU kernel for it); and the app round trip on this pair. Heavy: run it niced, once.
+
 Run: .venv/bin/python bench/bench_reference.py [--repeats 10] [--warmup 2] [--no-app]
+     .venv/bin/python bench/bench_reference.py --vit-adapter [--repeats 2] [--warmup 1]
 """
 from __future__ import annotations
 
@@ -42,6 +50,8 @@ MODELS = {
     'SegNeXt-T': ('segnext/segnext_tiny_512x512_160k_4x4_ade20k.py',
                   'segnext/segnext_tiny_512x512_160k_4x4_ade20k_ssa.py'),
 }
+VIT_ADAPTER = ('vit-adapter/upernet_augreg_adapter_large_512_160k_ade20k.py',
+               'vit-adapter/upernet_augreg_adapter_large_512_160k_ade20k_ssa.py')
 PAPER_RATIO = {'SeaFormer-L': 1.017}
 TARGET_RATIO = 1.10
 
@@ -54,6 +64,8 @@ def parse_args():
     parser.add_argument('--threads', type=int, nargs='+', default=[1, 2])
     parser.add_argument('--app-repeats', type=int, default=8)
     parser.add_argument('--no-app', action='store_true', help='skip the app round trip')
+    parser.add_argument('--vit-adapter', action='store_true',
+                        help='time the ViT-Adapter-L pair instead (see the module doc)')
     return parser.parse_args()
 
 
@@ -66,19 +78,26 @@ def build(config: Path):
     return init_model(str(config))            # random weights, eval mode, no pretrained fetch
 
 
-def forward_probe(model, size: int):
-    """One timed ``model.inference`` call on a fixed random input (whole mode at 512)."""
+def forward_probe(model, size, mode: str = 'whole'):
+    """One timed ``model.inference`` call on a fixed random input (``size``: an int for a
+    square, or (h, w)), with the config's test mode set to ``mode`` for the call."""
     import torch
 
-    inputs = torch.randn(1, 3, size, size, generator=torch.Generator().manual_seed(0))
-    metas = [dict(ori_shape=(size, size), img_shape=(size, size), pad_shape=(size, size),
+    h, w = (size, size) if isinstance(size, int) else size
+    inputs = torch.randn(1, 3, h, w, generator=torch.Generator().manual_seed(0))
+    metas = [dict(ori_shape=(h, w), img_shape=(h, w), pad_shape=(h, w),
                   padding_size=[0, 0, 0, 0])]
 
     def once():
-        with torch.no_grad():
-            start, cpu = time.perf_counter(), time.process_time()
-            model.inference(inputs, metas)
-            return time.perf_counter() - start, time.process_time() - cpu
+        kept = model.test_cfg.mode
+        model.test_cfg.mode = mode
+        try:
+            with torch.no_grad():
+                start, cpu = time.perf_counter(), time.process_time()
+                model.inference(inputs, metas)
+                return time.perf_counter() - start, time.process_time() - cpu
+        finally:
+            model.test_cfg.mode = kept
     return once
 
 
@@ -141,22 +160,22 @@ def latency_table(args) -> list:
     return rows
 
 
-def app_round_trip(args, folder: Path) -> dict:
-    """Seconds of ``/compare`` on the SeaFormer-L pair (random weights) through the app."""
+def app_round_trip(args, folder: Path, pair=MODELS['SeaFormer-L'], name='seaformer-l') -> dict:
+    """Seconds of ``/compare`` on a pair of configs (random weights) through the app."""
     from bench_app import ClientProbe, start_server, test_image
 
     from ssa_seg.checkpoint import save_weights
 
     app_args = []
-    for role, config in zip(('baseline', 'ssa'), MODELS['SeaFormer-L']):
+    for role, config in zip(('baseline', 'ssa'), pair):
         model = build(CONFIGS / config)
-        checkpoint = folder / f'seaformer_l_{role}.pth'
+        checkpoint = folder / f'{name}_{role}.pth'
         save_weights(model, checkpoint, meta=dict(dataset_meta=model.dataset_meta))
         app_args += [f'--{role}', str(CONFIGS / config), str(checkpoint)]
         del model
     image = test_image(folder, args.size)
     started = time.perf_counter()
-    process, url = start_server(app_args + ['--name', 'seaformer-l'], folder / 'server.log')
+    process, url = start_server(app_args + ['--name', name], folder / 'server.log')
     startup = time.perf_counter() - started
     try:
         probe = ClientProbe(url, image)
@@ -171,9 +190,77 @@ def app_round_trip(args, folder: Path) -> dict:
                 ssa=server_side['ssa']['inference_seconds'])
 
 
+def deform_share(model, size: int) -> tuple:
+    """(seconds of one whole-mode forward, seconds spent in the deformable sampling in it),
+    by wrapping ``ssa_seg.models.backbones.ms_deform_attn.deform_sample`` for one call."""
+    from ssa_seg.models.backbones import ms_deform_attn
+
+    real, spent = ms_deform_attn.deform_sample, [0.0]
+
+    def timed(*inputs):
+        start = time.perf_counter()
+        out = real(*inputs)
+        spent[0] += time.perf_counter() - start
+        return out
+    ms_deform_attn.deform_sample = timed
+    try:
+        total = forward_probe(model, size)()[0]
+    finally:
+        ms_deform_attn.deform_sample = real
+    return total, spent[0]
+
+
+def vit_adapter_bench(args) -> int:
+    """Section 3 of the module doc: the ViT-Adapter-L pair's forward and app round trip."""
+    import torch
+
+    models = {role: build(CONFIGS / config) for role, config in zip(('baseline', 'ssa'),
+                                                                     VIT_ADAPTER)}
+    cases = [('whole', args.size), ('slide', args.size), ('slide', (args.size, 683))]
+    print(f'\n{"ViT-Adapter-L":14s} {"thr":>3s} {"mode":5s} {"input":>9s} {"crops":>5s} '
+          f'{"base best":>10s} {"SSA best":>9s} {"ratio":>6s} {"base cpu":>9s} {"SSA cpu":>8s}')
+    for threads in args.threads:
+        torch.set_num_threads(threads)
+        probes = {(role, mode, size): forward_probe(model, size, mode)
+                  for role, model in models.items() for mode, size in cases}
+        samples = interleaved(probes, args.repeats, args.warmup)
+        for mode, size in cases:
+            h, w = (size, size) if isinstance(size, int) else size
+            crops = 1 if mode == 'whole' else (max(w - 512 + 340, 0) // 341 + 1) * (
+                max(h - 512 + 340, 0) // 341 + 1)
+            base, ssa = samples[('baseline', mode, size)], samples[('ssa', mode, size)]
+            bw, sw = min(x[0] for x in base), min(x[0] for x in ssa)
+            bc, sc = min(x[1] for x in base), min(x[1] for x in ssa)
+            print(f'{"":14s} {threads:3d} {mode:5s} {f"{h}x{w}":>9s} {crops:5d} '
+                  f'{bw:9.2f}s {sw:8.2f}s {sw / bw:6.3f} {bc:8.2f}s {sc:7.2f}s', flush=True)
+        total, spent = deform_share(models['ssa'], args.size)
+        print(f'  {threads} thread(s): deformable sampling {spent:.2f} s of a {total:.2f} s '
+              f'whole forward ({100 * spent / total:.1f}%; mmcv\'s pure-PyTorch path, the '
+              f'only one on CPU)', flush=True)
+    del models
+    if args.no_app:
+        return 0
+    torch.set_num_threads(max(args.threads))
+    with tempfile.TemporaryDirectory(prefix='bench_reference_') as tmp:
+        result = app_round_trip(args, Path(tmp), VIT_ADAPTER, 'vit-adapter-l')
+    samples = result['samples']
+    print(f'\napp round trip, ViT-Adapter-L pair, {args.size}x{args.size} image, /compare '
+          f'({len(samples)} calls after 1 warm-up; app started in {result["startup"]:.1f} s; '
+          f'OMP_NUM_THREADS={result["threads"]}): best {min(samples):.2f} s, median '
+          f'{statistics.median(samples):.2f} s; server-side model time of the last call: '
+          f'baseline {result["base"]:.2f} s, SSA-Seg {result["ssa"]:.2f} s')
+    return 0
+
+
 def main() -> int:
     args = parse_args()
     import torch
+
+    if args.vit_adapter:
+        print(f'[bench_reference --vit-adapter] torch {torch.__version__}, {os.cpu_count()} '
+              f'CPUs, load average {os.getloadavg()[0]:.2f}; random weights; {args.repeats} '
+              f'interleaved rounds after {args.warmup} warm-up', flush=True)
+        return vit_adapter_bench(args)
 
     print(f'[bench_reference] torch {torch.__version__}, {os.cpu_count()} CPUs, load average '
           f'{os.getloadavg()[0]:.2f}; input 1x3x{args.size}x{args.size}; random weights from '

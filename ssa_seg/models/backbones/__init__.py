@@ -4,6 +4,8 @@ from .afformer import AFFormer, afformer_base, afformer_small, afformer_tiny
 from .efficientformer_v2 import EfficientFormerV2
 from .mscan import MSCANRef
 from .seaformer import SeaFormer
+from .vit_adapter import ViTAdapter
+from .vit_adapter_optim import LayerDecayOptimizerConstructor
 
-__all__ = ['AFFormer', 'EfficientFormerV2', 'MSCANRef', 'SeaFormer', 'afformer_base',
-           'afformer_small', 'afformer_tiny']
+__all__ = ['AFFormer', 'EfficientFormerV2', 'LayerDecayOptimizerConstructor', 'MSCANRef',
+           'SeaFormer', 'ViTAdapter', 'afformer_base', 'afformer_small', 'afformer_tiny']
