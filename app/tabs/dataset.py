@@ -22,16 +22,13 @@ from analysis import io as image_io
 from analysis.dataset_report import ReportError, load_report, per_class_rows
 from ssa_seg.zoo import REPO_ROOT
 
+from ..files import asset
+
 REPORTS_DIR = REPO_ROOT / 'checkpoints' / 'reports'
 CLASS_HEADERS = ['class', 'GT pixels', 'IoU baseline', 'IoU SSA-Seg', 'IoU delta',
                  'BIoU baseline', 'BIoU SSA-Seg', 'BIoU delta']
 CONFUSION_HEADERS = ['true class', 'predicted as', 'baseline px', 'SSA-Seg px', 'change']
-# Gallery choice -> Segment tab: click the tab's button (JavaScript, after the inputs are set)
-SHOW_SEGMENT_TAB = """() => {
-  const tab = [...document.querySelectorAll('button[role="tab"]')]
-    .find((b) => b.textContent.trim() === 'Segment');
-  if (tab) tab.click();
-}"""
+SHOW_SEGMENT_TAB = asset('show_segment_tab.js')     # JavaScript: switch to the Segment tab
 
 
 def find_report(path: Optional[str] = None, pair_name: Optional[str] = None,

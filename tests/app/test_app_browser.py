@@ -274,7 +274,7 @@ def test_bad_inputs_get_one_message_on_every_path(browser, server, tmp_path, pat
             assert seconds < 1.0, f'{seconds:.2f} s (longest page task {longest:.2f} s)'
             if name == 'big':
                 assert grown < 200, f'{grown:.0f} MiB'
-                # the page does not draw the 144-megapixel preview (ui.PREVIEW_GUARD_JS)
+                # the page does not draw the 144-megapixel preview (app/assets/preview_guard.js)
                 assert _preview_visibility(page) == 'hidden'
         finally:
             page.close()
@@ -441,3 +441,4 @@ def test_analysis_tab_draws_the_figures_exports_a_zip_then_refuses_fast(browser,
         assert seconds < 1.0 and grown < 200
     finally:
         page.close()
+

@@ -351,7 +351,7 @@ def http_get(url):
     'gradio_api/file=..%2F..%2F..%2F..%2F..%2F..%2Fetc%2Fpasswd',
     'gradio_api/file=/tmp/gradio/../../etc/passwd',
     'gradio_api/file=app/examples/../../requirements.txt',
-    f'gradio_api/file={REPO}/app/ui.py',
+    f'gradio_api/file={REPO}/app/page.py',
     f'gradio_api/file={REPO}/app/examples/../../requirements.txt',
     'gradio_api/file=requirements.txt',
     'gradio_api/file=http://example.com/image.png',
@@ -439,3 +439,4 @@ def test_command_line_errors_are_clear(workdir):
                             cwd=str(REPO), capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert '--baseline: config not found: missing.py' in result.stderr
+

@@ -11,7 +11,7 @@ import pytest
 gr = pytest.importorskip('gradio')
 
 from analysis.dataset_report import ReportError, load_report  # noqa: E402
-from app import dataset_tab  # noqa: E402
+from app.tabs import dataset as dataset_tab  # noqa: E402
 
 SHIPPED = dataset_tab.REPORTS_DIR / 'synthscenes-demo'
 needs_report = pytest.mark.skipif(not (SHIPPED / 'summary.json').is_file(),
@@ -120,7 +120,7 @@ def test_app_page_has_the_dataset_tab(report, tmp_path):
     from app_inputs import tiny_pair
 
     from app.pairs import PairRegistry, pair_from_paths
-    from app.ui import build_demo
+    from app.page import build_demo
 
     args = tiny_pair(tmp_path / 'ckpt')
     registry = PairRegistry([pair_from_paths(args[1:3], args[4:6], name='tiny')])
