@@ -20,7 +20,13 @@ from .services import EXAMPLES_DIR, list_examples
 from .tabs.analysis import AnalysisTab, build_analysis_tab, class_choices
 from .tabs.dataset import build_dataset_tab
 from .tabs.models import ModelsTab, build_models_tab
-from .tabs.segment import SegmentTab, build_segment_tab, cleared, segment_handler
+from .tabs.segment import (
+    SegmentTab,
+    build_segment_tab,
+    cleared,
+    drop_stale_label,
+    segment_handler,
+)
 
 __all__ = ['EXAMPLES_DIR', 'build_demo']
 
@@ -53,14 +59,20 @@ def connect_segment_runs(registry: PairRegistry, segment: SegmentTab, analysis: 
     # example), so that clearing the label from ``on_segment`` starts no second run.
     segment_event = dict(fn=segment_handler(registry),
                          inputs=[segment.image_in, segment.label_in, pair_choice,
-                                 segment.opacity, segment.map_kind],
+                                 segment.opacity, segment.map_kind, segment.label_dropped],
                          outputs=segment.outputs, api_visibility='private', **model_lane)
     details_event = dict(fn=on_details, inputs=segment.view, outputs=detail_outputs,
                          api_visibility='private', concurrency_id='details',
                          concurrency_limit=4)
-    gr.on([segment.run_button.click, segment.image_in.upload, segment.label_in.upload,
-           segment.label_in.clear, pair_choice.input], trigger_mode='always_last',
+    gr.on([segment.run_button.click, segment.label_in.upload, segment.label_in.clear,
+           pair_choice.input], trigger_mode='always_last',
           **segment_event).then(**details_event)
+    # a new image (uploaded or pasted: both are ``upload``) first drops a label that came
+    # with an earlier image; examples and gallery entries set their own label
+    segment.image_in.upload(drop_stale_label, [segment.label_in, segment.label_loose],
+                            [segment.label_in, segment.label_dropped],
+                            api_visibility='private', queue=False, trigger_mode='always_last'
+                            ).then(**segment_event).then(**details_event)
     segment.image_in.clear(cleared, None, segment.outputs, api_visibility='private',
                            queue=False).then(**details_event)
     if segment.example_table is not None:

@@ -44,11 +44,17 @@ class SegmentTab:
     mask_files: gr.File
     stats_out: gr.JSON
     view: gr.State                  # the run shown (a SegmentView), per session
+    # True while the label in ``label_in`` was uploaded with no image shown: it is for the
+    # next image. Otherwise a label belongs to the image it came with (its example, its
+    # gallery entry, or the image shown when it was uploaded).
+    label_loose: gr.State
+    label_dropped: gr.State         # True when a new image has just dropped the label
 
     @property
     def outputs(self) -> list:
         """What a segment run fills (see :func:`segment`), in its order."""
-        return [self.message, self.viewer, self.timing, self.view, self.label_in, self.class_filter]
+        return [self.message, self.viewer, self.timing, self.view, self.label_in,
+                self.class_filter, self.label_loose, self.label_dropped]
 
     def details(self, view: Optional[SegmentView]) -> dict:
         """The tables of the run in ``view`` (cleared without one)."""
@@ -71,10 +77,23 @@ class SegmentTab:
               concurrency_limit=4, trigger_mode='always_last', show_progress='hidden')
 
 
+LABEL_OF_PREVIOUS = ('the label came with the previous image, so this one is shown without '
+                     'ground truth; upload its own label to score it.')
+
+
 def cleared(text: str = '', title: str = '') -> list:
     """A run's outputs when it shows no result: the message (if any), nothing else."""
     return [message_html(title, text), '', '', None, gr.skip(),
-            gr.update(choices=[ALL_CLASSES], value=ALL_CLASSES)]
+            gr.update(choices=[ALL_CLASSES], value=ALL_CLASSES), gr.skip(), False]
+
+
+def drop_stale_label(label_path, loose: bool):
+    """A new image (upload or paste): a label that belongs to an earlier image is taken
+    out of the label input before the run; a loose one (uploaded with no image shown)
+    stays for this image. Returns (label input, label dropped)."""
+    if label_path and not loose:
+        return None, True
+    return gr.skip(), False
 
 
 def timing_markdown(run: ComparisonRun) -> str:
@@ -85,34 +104,41 @@ def timing_markdown(run: ComparisonRun) -> str:
 
 
 def segment(registry: PairRegistry, image_path, label_path, pair_name, alpha, kind,
-            progress: Optional[Progress] = None) -> list:
-    """One run of the page: [message, viewer, timing, view, label input, class filter].
+            dropped: bool = False, progress: Optional[Progress] = None) -> list:
+    """One run of the page: [message, viewer, timing, view, label input, class filter,
+    label loose, label dropped] (:attr:`SegmentTab.outputs`). ``dropped``: a new image has
+    just taken the previous image's label out (:func:`drop_stale_label`); the run says so.
     A run shows its one message (or none) and either all new results or none: a failure
     clears what the previous image left. Errors are returned, not raised, so that Gradio
     does not paint an "Error" badge on every output."""
-    if not image_path:      # cleared input: clear the results, no message
-        return cleared()
+    if not image_path:      # no image: clear the results, no message; a label waits for one
+        outputs = cleared()
+        outputs[6] = bool(label_path)
+        return outputs
     try:
         run = ComparisonRun(registry, image_path, path_of(label_path), pair_name,
                             drop_bad_label=True, progress=progress)
     except gr.Error as err:
         return cleared(err.message, err.title or 'Error')
     note = ''
-    if run.label_problem:
-        note = message_html('Label removed', html.escape(run.label_problem, quote=False),
-                            'note')
+    if run.label_problem or dropped:
+        problem = run.label_problem or LABEL_OF_PREVIOUS
+        note = message_html('Label removed', html.escape(problem, quote=False), 'note')
     view = run.view_state()
     timing = timing_markdown(run)
     classes = [ALL_CLASSES] + [view.classes[i] for i in view.present
                                if i < len(view.classes)]
     done_with(run)
     return [note, render_view(view, alpha, kind), timing, view,
-            None if note else gr.skip(), gr.update(choices=classes, value=ALL_CLASSES)]
+            None if note else gr.skip(), gr.update(choices=classes, value=ALL_CLASSES),
+            False, False]
 
 
 def segment_handler(registry: PairRegistry) -> Callable:
-    def on_segment(image_path, label_path, pair_name, alpha, kind, progress=gr.Progress()):
-        return segment(registry, image_path, label_path, pair_name, alpha, kind, progress)
+    def on_segment(image_path, label_path, pair_name, alpha, kind, dropped=False,
+                   progress=gr.Progress()):
+        return segment(registry, image_path, label_path, pair_name, alpha, kind, dropped,
+                       progress)
     return on_segment
 
 
@@ -168,4 +194,5 @@ def build_segment_tab(examples: List[list]) -> SegmentTab:
                         examples, inputs=list(inputs[:2]), label=None,
                         examples_per_page=4) if examples else None
         tables = _tables()
-    return SegmentTab(*inputs, message, viewer, timing, example_table, *tables, gr.State(None))
+    return SegmentTab(*inputs, message, viewer, timing, example_table, *tables, gr.State(None),
+                      gr.State(False), gr.State(False))

@@ -440,3 +440,15 @@ def test_command_line_errors_are_clear(workdir):
     assert result.returncode == 2
     assert '--baseline: config not found: missing.py' in result.stderr
 
+
+def test_a_call_without_a_label_is_not_scored_against_an_earlier_one(client, inputs,
+                                                                     local_models):
+    """/compare with a label, then the same image without one (the label would fit): the
+    second answer has no evaluation and equals the library's unlabelled statistics."""
+    rgb, label = handle_file(str(inputs['rgb'])), handle_file(str(inputs['label']))
+    *_, first, _, _ = client.predict(rgb, label, api_name='/compare')
+    assert first['evaluation'] is not None
+    *_, second, _, _ = client.predict(rgb, api_name='/compare')
+    want, _ = expected(local_models, inputs['rgb'])
+    assert second['evaluation'] is None
+    assert without_times(second) == without_times(want)

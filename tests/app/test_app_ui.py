@@ -18,8 +18,8 @@ from app_inputs import BASELINE_CONFIG, REPO, SSA_CONFIG, tiny_pair, write_input
 from analysis import colour  # noqa: E402
 from analysis.shift import MIN_PIXELS  # noqa: E402
 from app import cli, errors, export, page, security, services, viewer  # noqa: E402
-from app.tabs import analysis as analysis_tab  # noqa: E402
 from app.pairs import PairError, PairRegistry, pair_from_paths  # noqa: E402
+from app.tabs import analysis as analysis_tab  # noqa: E402
 
 
 @pytest.fixture(scope='module')
@@ -252,7 +252,8 @@ def test_analysis_tab_functions(registry, inputs):
     heads = {os.path.splitext(f)[1]: open(f, 'rb').read(5) for f in files}
     assert heads['.png'][1:4] == b'PNG' and heads['.pdf'] == b'%PDF-' and heads['.svg'][:1] == b'<'
     with pytest.raises(gr.Error, match='max-points'):
-        analysis_tab.options_by_kind(options, [{'max_points': -1}.get(o.dest, o.default) for o in options])
+        analysis_tab.options_by_kind(options, [{'max_points': -1}.get(o.dest, o.default)
+                                               for o in options])
 
 
 @pytest.mark.slow
@@ -300,6 +301,30 @@ def test_failed_run_gives_one_message_and_clears_results(registry, inputs):
         out = fn(str(inputs[name]), None, 'tiny', 0.5, viewer.MAP_DIFFER)
         assert words in out[0] and 'role="alert"' in out[0]
         assert out[1] == '' and out[2] == '' and out[3] is None      # stale results cleared
+
+
+def test_a_new_image_drops_a_label_that_came_with_the_previous_one(registry, inputs):
+    """The two steps of a new image (upload or paste): ``drop_stale_label`` takes out a
+    label bound to an earlier image and keeps a loose one (uploaded with no image shown);
+    the run then says why the label went, and marks the label it used as bound."""
+    from app.tabs.segment import drop_stale_label
+
+    label = str(inputs['label'])
+    assert drop_stale_label(label, False) == (None, True)              # bound: dropped
+    kept, dropped = drop_stale_label(label, True)                       # loose: kept
+    assert not dropped and kept is not None and kept != label           # gr.skip()
+    assert drop_stale_label(None, False)[1] is False
+    demo = page.build_demo(registry)
+    fn = [f for f in demo.fns.values() if getattr(f.fn, '__name__', '') == 'on_segment'][0].fn
+    out = fn(str(inputs['rgb']), None, 'tiny', 0.5, viewer.MAP_DIFFER, True)
+    assert 'Label removed' in out[0] and 'previous image' in out[0]
+    assert out[3].label is None and 'gt-mask' not in out[1]
+    assert out[6:] == [False, False]             # no label now; the drop is reported once
+    with_label = fn(str(inputs['rgb']), label, 'tiny', 0.5, viewer.MAP_DIFFER)
+    assert with_label[0] == '' and with_label[3].label is not None
+    assert with_label[6] is False                 # the label is this image's now
+    label_first = fn(None, label, 'tiny', 0.5, viewer.MAP_DIFFER)
+    assert label_first[3] is None and label_first[6] is True      # waits for an image
 
 
 def test_viewer_shows_ground_truth_error_map_and_filter(registry, inputs):
