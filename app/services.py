@@ -53,6 +53,13 @@ def reporter(progress: Optional[Progress]) -> Callable[[float, str], None]:
     return step
 
 
+def image_error_title(err: Exception) -> str:
+    """The message's title for an image ``analysis.io`` refused: an image it read and found
+    too large (its header's size over the pixel limit, or a decompression bomb; the
+    messages give the limit in megapixels) says so."""
+    return 'Image too large' if 'megapixels' in str(err) else 'Cannot read this image'
+
+
 def load_inputs(registry: PairRegistry, image_path: Optional[str],
                 label_path: Optional[str] = None, pair_name: Optional[str] = None,
                 on_bad_label: Optional[Callable[[str], None]] = None):
@@ -68,7 +75,7 @@ def load_inputs(registry: PairRegistry, image_path: Optional[str],
     try:
         image = image_io.load_image(image_path)
     except image_io.ImageLoadError as err:
-        raise user_error(err, 'Cannot read this image') from None
+        raise user_error(err, image_error_title(err)) from None
     label = None
     if label_path:
         try:

@@ -274,6 +274,8 @@ def test_bad_inputs_get_one_message_on_every_path(browser, server, tmp_path, pat
             assert seconds < 1.0, f'{seconds:.2f} s (longest page task {longest:.2f} s)'
             if name == 'big':
                 assert grown < 200, f'{grown:.0f} MiB'
+                # read (its header) and refused as too large, and titled so
+                assert 'Image too large' in page.locator('#message').inner_text()
                 # the page does not draw the 144-megapixel preview (app/assets/preview_guard.js)
                 assert _preview_visibility(page) == 'hidden'
         finally:

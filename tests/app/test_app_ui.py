@@ -303,6 +303,17 @@ def test_failed_run_gives_one_message_and_clears_results(registry, inputs):
         assert out[1] == '' and out[2] == '' and out[3] is None      # stale results cleared
 
 
+@pytest.mark.parametrize('name, title', [
+    ('bomb_limit', 'Image too large'),          # 8000 x 8000 from its header: over 40 MP
+    ('bomb', 'Image too large'),                # 20000 x 20000: PIL's bomb guard
+    ('not_image', 'Cannot read this image'), ('truncated', 'Cannot read this image'),
+])
+def test_image_refusals_are_titled_by_their_cause(registry, inputs, name, title):
+    with pytest.raises(gr.Error) as raised:
+        services.ComparisonRun(registry, str(inputs[name]))
+    assert raised.value.title == title
+
+
 def test_a_new_image_drops_a_label_that_came_with_the_previous_one(registry, inputs):
     """The two steps of a new image (upload or paste): ``drop_stale_label`` takes out a
     label bound to an earlier image and keeps a loose one (uploaded with no image shown);
