@@ -1,8 +1,14 @@
 """The page: the Blocks, its header, every tab built first, then the events that cross tabs.
 
 Each tab is built by its module in ``app.tabs`` (widgets returned in a dataclass); this
-module wires a segment run to what it fills in every tab, and the queue lanes: model calls
-share one lane (``MODEL_QUEUE``, ``model_concurrency`` at once).
+module wires a segment run to what it fills in every tab, and the queue lanes.
+
+Two lanes of model work, so that one user's figures do not hold up everyone's segmentation:
+segmentation (the Segment tab, ``/compare``: ``MODEL_QUEUE``, ``model_concurrency`` at once)
+and analysis (the Analysis tab's figures, set-level figures, ``/figures``, ``/shift``:
+``ANALYSIS_QUEUE``, one at a time). They run on the same models at once, which is safe:
+inference and feature extraction keep no state on the model (``tests/test_concurrency.py``).
+Measured with the demo pair (``bench/bench_app.py``, README "The app").
 """
 from __future__ import annotations
 
@@ -30,7 +36,8 @@ from .tabs.segment import (
 
 __all__ = ['EXAMPLES_DIR', 'build_demo']
 
-MODEL_QUEUE = 'models'              # every event that runs a model shares this queue slot
+MODEL_QUEUE = 'models'              # segmentation events share this queue lane
+ANALYSIS_QUEUE = 'analysis'         # figures: their own lane, one at a time (memory bound)
 CACHE_CLEANUP = (600, 3600)         # every 10 min, delete our temporary files older than 1 h
 
 
@@ -91,6 +98,7 @@ def build_demo(registry: PairRegistry, *, examples_dir: Path = EXAMPLES_DIR,
     ``upload_limit``: stated in the page (enforced by ``launch(max_file_size=...)``);
     ``dataset_report``: the Dataset tab's report (``app.tabs.dataset.find_report``)."""
     model_lane = dict(concurrency_id=MODEL_QUEUE, concurrency_limit=model_concurrency)
+    analysis_lane = dict(concurrency_id=ANALYSIS_QUEUE, concurrency_limit=1)
     with gr.Blocks(title='SSA-Seg Studio', analytics_enabled=False,
                    delete_cache=CACHE_CLEANUP) as demo:
         gr.Markdown(header(upload_limit))
@@ -109,6 +117,6 @@ def build_demo(registry: PairRegistry, *, examples_dir: Path = EXAMPLES_DIR,
         demo.load(None, js=f'() => ({asset("preview_guard.js")})({image_io.MAX_IMAGE_PIXELS})',
                   api_visibility='private', queue=False)
         segment.connect_redraws()
-        analysis.connect(registry, segment.view, pair_choice, model_lane)
-        api.connect(registry, model_lane, model_lane)
+        analysis.connect(registry, segment.view, pair_choice, model_lane, analysis_lane)
+        api.connect(registry, model_lane, analysis_lane)
     return demo

@@ -155,8 +155,9 @@ class AnalysisTab:
                 **stale, self.figure_data: None, self.figure_files: None}
 
     def connect(self, registry: PairRegistry, view: gr.State, pair_choice: gr.Dropdown,
-                lane: dict) -> None:
-        """The tab's events; ``lane``: the queue settings of the model events."""
+                model_lane: dict, lane: dict) -> None:
+        """The tab's events; ``lane``: the queue settings of the figures, ``model_lane``
+        those of the segmentation (a pair chosen is loaded there)."""
         options = self.options
 
         def on_analyse(state, name, *values, progress=gr.Progress()):
@@ -167,7 +168,7 @@ class AnalysisTab:
             return gr.update(choices=class_choices(registry, pair_name), value=AUTO_CLASS)
 
         pair_choice.change(on_pair, pair_choice, self.class_choice, api_visibility='private',
-                           concurrency_id=lane['concurrency_id'])
+                           concurrency_id=model_lane['concurrency_id'])
         self.analyse_button.click(on_analyse, [view, self.class_choice, *self.option_widgets],
                                   [*self.figure_plots, self.figure_data],
                                   api_visibility='private', **lane)

@@ -396,3 +396,18 @@ def test_models_page_states_training_and_mIoU():
                    ZooModel('ocr_ssa', 'ocrnet_ssa.py', 'b.pth'))
     text = views.models_markdown([real])
     assert 'synthetic' not in text and 'not recorded' in text
+
+
+def test_analysis_runs_in_its_own_lane(registry):
+    """Figures (the tab's, the set-level ones, /figures, /shift) queue in their own lane,
+    one at a time, so that segmentation (the page's runs, /compare) keeps answering."""
+    demo = page.build_demo(registry, model_concurrency=2)
+    lanes = {}
+    for fn in demo.fns.values():
+        name = fn.api_name if fn.api_name in ('compare', 'figures', 'shift') else \
+            getattr(fn.fn, '__name__', '')
+        lanes.setdefault(name, set()).add((fn.concurrency_id, fn.concurrency_limit))
+    assert lanes['compare'] == lanes['on_segment'] == {('models', 2)}
+    for name in ('figures', 'shift', 'on_analyse', '<lambda>'):
+        assert ('analysis', 1) in lanes[name], name
+    assert lanes['figures'] == lanes['shift'] == lanes['on_analyse'] == {('analysis', 1)}
