@@ -357,6 +357,8 @@ def load_runs(url, image_path, calls, pid):
     print(f'32 clients at once beside a figures client: {len(samples)} answers, '
           f'{len(errors)} errors, {wall:.1f} s, p95 {p50_p95(samples)[1]:.2f} s; '
           f'server peak resident memory {memory}; figures client {len(load.errors)} errors')
+    for error in sorted(set(errors + load.errors))[:5]:
+        print(f'    error: {error[:300]}')
 
 
 def main():
