@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from app_inputs import REPO
 from mmengine.config import Config
 from PIL import Image
 from tiny_models import tiny_config
@@ -108,7 +109,7 @@ def test_analysis_progress(ade_registry, image_path):
 
 # --------------------------------------------------------------------------- README commands
 
-SEAFORMER_V0 = Path(__file__).parent / 'configs_v0' / 'seaformer'
+SEAFORMER_V0 = REPO / 'tests' / 'configs_v0' / 'seaformer'
 SEAFORMER = 'seaformer_large_512x512_160k_4x4_ade20k'
 
 
@@ -154,6 +155,6 @@ def test_readme_analysis_command_with_reference_config_and_checkpoint(seaformer_
                     '--checkpoint', ssa_ckpt, '--baseline-config', base_cfg,
                     '--baseline-checkpoint', base_ckpt, '--image', image_path,
                     '--out-dir', str(out), '--format', 'png'],
-                   check=True, cwd=Path(__file__).resolve().parent.parent, capture_output=True)
+                   check=True, cwd=REPO, capture_output=True)
     assert {p.name for p in out.iterdir()} >= {'noise_tsne.png', 'noise_relations.png',
                                                 'noise_shift.png'}
