@@ -12,6 +12,7 @@ from typing import List
 import gradio as gr
 
 from .components import uploaded_file, uploaded_image
+from .lanes import in_analysis_thread
 from .pairs import PairRegistry
 from .services import api_compare, api_figures, api_shift
 
@@ -51,9 +52,11 @@ class ApiWidgets:
         def compare_endpoint(image, label=None, pair=registry.default, opacity=0.5):
             return api_compare(registry, image, label, pair, opacity)
 
+        @in_analysis_thread
         def figures_endpoint(image, label=None, pair=registry.default, class_name=''):
             return api_figures(registry, image, label, pair, class_name)
 
+        @in_analysis_thread
         def shift_endpoint(image, label=None, pair=registry.default):
             return api_shift(registry, image, label, pair)
 

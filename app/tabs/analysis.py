@@ -18,6 +18,7 @@ from analysis.figures import FIGURES, image_kinds, set_kinds
 
 from ..errors import user_error
 from ..export import FIGURE_FORMATS, download_all
+from ..lanes import in_analysis_thread
 from ..pairs import PairError, PairRegistry
 from ..services import AUTO_CLASS, analysis_figures, set_figure
 from ..state import ImageView, SegmentView
@@ -160,9 +161,14 @@ class AnalysisTab:
         those of the segmentation (a pair chosen is loaded there)."""
         options = self.options
 
+        @in_analysis_thread
         def on_analyse(state, name, *values, progress=gr.Progress()):
             return analysis_figures(registry, state, name, options_by_kind(options, values),
                                     progress)
+
+        @in_analysis_thread
+        def on_set_figure(name, pair):
+            return set_figure(registry, pair, name)
 
         def on_pair(pair_name):
             return gr.update(choices=class_choices(registry, pair_name), value=AUTO_CLASS)
@@ -172,7 +178,7 @@ class AnalysisTab:
         self.analyse_button.click(on_analyse, [view, self.class_choice, *self.option_widgets],
                                   [*self.figure_plots, self.figure_data],
                                   api_visibility='private', **lane)
-        self.set_button.click(lambda name, pair: set_figure(registry, pair, name),
+        self.set_button.click(on_set_figure,
                               [self.set_choice, pair_choice], [self.set_plot, self.set_caption],
                               api_visibility='private', **lane)
         self.export_button.click(download_all, [self.figure_data, self.formats, view],

@@ -408,6 +408,5 @@ def test_analysis_runs_in_its_own_lane(registry):
             getattr(fn.fn, '__name__', '')
         lanes.setdefault(name, set()).add((fn.concurrency_id, fn.concurrency_limit))
     assert lanes['compare'] == lanes['on_segment'] == {('models', 2)}
-    for name in ('figures', 'shift', 'on_analyse', '<lambda>'):
-        assert ('analysis', 1) in lanes[name], name
-    assert lanes['figures'] == lanes['shift'] == lanes['on_analyse'] == {('analysis', 1)}
+    for name in ('figures', 'shift', 'on_analyse', 'on_set_figure'):
+        assert lanes[name] == {('analysis', 1)}, name
