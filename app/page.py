@@ -6,7 +6,8 @@ module wires a segment run to what it fills in every tab, and the queue lanes.
 Two lanes of model work, so that one user's figures do not hold up everyone's segmentation:
 segmentation (the Segment tab, ``/compare``: ``MODEL_QUEUE``, ``model_concurrency`` at once)
 and analysis (the Analysis tab's figures, set-level figures, ``/figures``, ``/shift``:
-``ANALYSIS_QUEUE``, one at a time). They run on the same models at once, which is safe:
+``ANALYSIS_QUEUE``, one at a time, in :mod:`app.lanes`' thread at a lower CPU priority).
+They run on the same models at once, which is safe:
 inference and feature extraction keep no state on the model (``tests/test_concurrency.py``).
 Measured with the demo pair (``bench/bench_app.py``, README "The app").
 """
