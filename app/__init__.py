@@ -12,7 +12,7 @@ __all__ = ['build_demo', 'main']
 
 def __getattr__(name):      # keep ``import app`` cheap: gradio loads on first use
     if name == 'build_demo':
-        from .ui import build_demo
+        from .page import build_demo
         return build_demo
     if name == 'main':
         from .cli import main

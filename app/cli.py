@@ -91,9 +91,9 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     from starlette.middleware import Middleware
 
+    from .page import EXAMPLES_DIR, build_demo
     from .pairs import PairError, PairRegistry
     from .security import RefuseRemoteFetches
-    from .ui import EXAMPLES_DIR, build_demo
 
     try:
         specs, default = collect_pairs(args)
@@ -106,7 +106,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         print('error: --concurrency must be at least 1', file=sys.stderr)
         return 2
     examples_dir = Path(args.examples).resolve() if args.examples else EXAMPLES_DIR
-    from .dataset_tab import ReportError, find_report
+    from .tabs.dataset import ReportError, find_report
     try:
         report = find_report(args.dataset_report, registry.default)
     except ReportError as err:

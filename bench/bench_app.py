@@ -8,12 +8,17 @@ one call of each per round):
 2. through the server: ``gradio_client`` calling ``/compare`` (upload, queue, both models,
    PNG encoding, download of the three result images), i.e. what a user waits for.
 
+Then the server under load (``--load-calls`` calls per client, 0 to skip), side by side:
+``/compare`` p50/p95 for one client alone, one client while another calls ``/figures`` back
+to back, 8 clients, 8 clients beside a figures client; then 32 clients at once (one call
+each, beside a figures client): errors and the server's peak resident memory.
+
 The server is the one at ``--url`` if given, else ``python -m app`` started here on a free
 loopback port (and stopped afterwards) with the manifest's default pair, or the ``--baseline``
 / ``--ssa`` pair given. Without a manifest and without paths, a random-weight pair with the
 demo configs is used (same architecture and cost, meaningless masks); the output says so.
 
-Run: .venv/bin/python bench/bench_app.py [--repeats 20] [--url http://127.0.0.1:7860/]
+Run: .venv/bin/python bench/bench_app.py [--repeats 20] [--load-calls 30] [--url URL]
 """
 from __future__ import annotations
 
@@ -23,6 +28,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -45,6 +51,8 @@ def parse_args():
     parser.add_argument('--pair', default=None, help='manifest pair (default: the first)')
     parser.add_argument('--baseline', nargs=2, metavar=('CONFIG', 'CHECKPOINT'))
     parser.add_argument('--ssa', nargs=2, metavar=('CONFIG', 'CHECKPOINT'))
+    parser.add_argument('--load-calls', type=int, default=30,
+                        help='/compare calls per client in the load runs (0: skip them)')
     parser.add_argument('--browser', action='store_true',
                         help='also time the page in chromium (upload until both masks are drawn)')
     return parser.parse_args()
@@ -223,6 +231,136 @@ def interleaved(probes, repeats, warmup, pause=0.25):
     return samples
 
 
+# --------------------------------------------------------------------------- load
+
+def p50_p95(samples):
+    """Nearest-rank median and 95th percentile."""
+    ordered = sorted(samples)
+    return (ordered[(len(ordered) - 1) // 2],
+            ordered[min(len(ordered) - 1, -(-95 * len(ordered) // 100) - 1)])
+
+
+class FiguresLoad:
+    """Another client calling ``/figures`` back to back while the block runs."""
+
+    def __init__(self, url, image_path):
+        from gradio_client import Client, handle_file
+
+        self.client, self.file = Client(url, verbose=False), handle_file(str(image_path))
+        self.stop, self.done, self.errors = threading.Event(), 0, []
+
+    def _loop(self):
+        while not self.stop.is_set():
+            try:
+                self.client.predict(self.file, api_name='/figures')
+                self.done += 1
+            except Exception as err:  # counted and printed, the run goes on
+                self.errors.append(repr(err))
+
+    def __enter__(self):
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+        time.sleep(1.0)                     # the first /figures call is under way
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join(timeout=600)
+        return False
+
+
+def compare_clients(url, image_path, clients, calls):
+    """``clients`` clients each calling ``/compare`` ``calls`` times at once; returns
+    (seconds per call, errors, wall seconds)."""
+    from gradio_client import Client, handle_file
+
+    file = handle_file(str(image_path))
+    connected = [Client(url, verbose=False) for _ in range(clients)]
+    samples, errors = [], []
+
+    def run(client):
+        for _ in range(calls):
+            t0 = time.perf_counter()
+            try:
+                client.predict(file, api_name='/compare')
+                samples.append(time.perf_counter() - t0)
+            except Exception as err:  # counted and printed
+                errors.append(repr(err))
+
+    threads = [threading.Thread(target=run, args=(c,)) for c in connected]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return samples, errors, time.perf_counter() - start
+
+
+def peak_rss(pid, block):
+    """(result of ``block()``, peak resident memory in bytes of ``pid`` and its children
+    sampled every 50 ms meanwhile; None without a pid)."""
+    if pid is None:
+        return block(), None
+    import psutil
+
+    proc, peak, stop = psutil.Process(pid), [0], threading.Event()
+
+    def watch():
+        while not stop.is_set():
+            rss = proc.memory_info().rss + sum(c.memory_info().rss
+                                               for c in proc.children(recursive=True))
+            peak[0] = max(peak[0], rss)
+            stop.wait(0.05)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        return block(), peak[0]
+    finally:
+        stop.set()
+        watcher.join()
+
+
+def load_runs(url, image_path, calls, pid):
+    """The load table (see the module's docstring)."""
+    rows = []
+    for name, clients, figures in (('1 client alone', 1, False),
+                                   ('1 client, figures computed beside', 1, True),
+                                   ('8 clients', 8, False),
+                                   ('8 clients, figures computed beside', 8, True)):
+        per_client = calls if clients == 1 else max(1, calls // 4)
+        if figures:
+            with FiguresLoad(url, image_path) as load:
+                samples, errors, wall = compare_clients(url, image_path, clients, per_client)
+            extra = f'{load.done} /figures done, {len(load.errors)} errors'
+        else:
+            samples, errors, wall = compare_clients(url, image_path, clients, per_client)
+            extra = ''
+        rows.append((name, samples, errors, wall, extra))
+    print(f'\n/compare under load ({image_path.name}; p95 target < 1.5 s for one client '
+          'beside figures)')
+    print(f'{"load":38s} {"calls":>5s} {"p50":>7s} {"p95":>7s} {"req/s":>6s} {"errors":>6s}')
+    for name, samples, errors, wall, extra in rows:
+        p50, p95 = p50_p95(samples) if samples else (float('nan'),) * 2
+        print(f'{name:38s} {len(samples):5d} {p50:6.2f}s {p95:6.2f}s '
+              f'{len(samples) / wall:6.2f} {len(errors):6d}  {extra}')
+        for error in errors[:3]:
+            print(f'    error: {error[:200]}')
+
+    def burst():
+        with FiguresLoad(url, image_path) as load:
+            result = compare_clients(url, image_path, 32, 1)
+        return result, load
+
+    ((samples, errors, wall), load), rss = peak_rss(pid, burst)
+    memory = 'n/a (server not started here)' if rss is None else f'{rss / 2 ** 30:.2f} GB'
+    print(f'32 clients at once beside a figures client: {len(samples)} answers, '
+          f'{len(errors)} errors, {wall:.1f} s, p95 {p50_p95(samples)[1]:.2f} s; '
+          f'server peak resident memory {memory}; figures client {len(load.errors)} errors')
+    for error in sorted(set(errors + load.errors))[:5]:
+        print(f'    error: {error[:300]}')
+
+
 def main():
     args = parse_args()
     import torch
@@ -250,6 +388,9 @@ def main():
                 else:
                     print('[app] --browser: /usr/bin/chromium not found, skipped')
             samples.update(interleaved(probes, args.repeats, args.warmup))
+            if args.load_calls > 0:
+                load_runs(url, image_path, args.load_calls,
+                          process.pid if process is not None else None)
         finally:
             if browser is not None:
                 browser.close()

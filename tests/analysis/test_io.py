@@ -92,9 +92,13 @@ def test_only_analysis_io_decodes_images():
     import analysis.cli
     import analysis.extract
     import analysis.stats
+    import app.files
     import app.pairs
-    import app.ui
-    for module in (analysis.cli, analysis.extract, analysis.stats, app.ui, app.pairs):
+    import app.services
+    import app.tabs.segment
+    import app.viewer
+    for module in (analysis.cli, analysis.extract, analysis.stats, app.services, app.files,
+                   app.viewer, app.tabs.segment, app.pairs):
         source = inspect.getsource(module)
         assert 'Image.open(' not in source and 'imread(' not in source, module.__name__
 

@@ -351,7 +351,7 @@ def http_get(url):
     'gradio_api/file=..%2F..%2F..%2F..%2F..%2F..%2Fetc%2Fpasswd',
     'gradio_api/file=/tmp/gradio/../../etc/passwd',
     'gradio_api/file=app/examples/../../requirements.txt',
-    f'gradio_api/file={REPO}/app/ui.py',
+    f'gradio_api/file={REPO}/app/page.py',
     f'gradio_api/file={REPO}/app/examples/../../requirements.txt',
     'gradio_api/file=requirements.txt',
     'gradio_api/file=http://example.com/image.png',
@@ -439,3 +439,16 @@ def test_command_line_errors_are_clear(workdir):
                             cwd=str(REPO), capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert '--baseline: config not found: missing.py' in result.stderr
+
+
+def test_a_call_without_a_label_is_not_scored_against_an_earlier_one(client, inputs,
+                                                                     local_models):
+    """/compare with a label, then the same image without one (the label would fit): the
+    second answer has no evaluation and equals the library's unlabelled statistics."""
+    rgb, label = handle_file(str(inputs['rgb'])), handle_file(str(inputs['label']))
+    *_, first, _, _ = client.predict(rgb, label, api_name='/compare')
+    assert first['evaluation'] is not None
+    *_, second, _, _ = client.predict(rgb, api_name='/compare')
+    want, _ = expected(local_models, inputs['rgb'])
+    assert second['evaluation'] is None
+    assert without_times(second) == without_times(want)

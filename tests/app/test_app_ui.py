@@ -17,8 +17,9 @@ from app_inputs import BASELINE_CONFIG, REPO, SSA_CONFIG, tiny_pair, write_input
 
 from analysis import colour  # noqa: E402
 from analysis.shift import MIN_PIXELS  # noqa: E402
-from app import cli, security, ui  # noqa: E402
+from app import cli, errors, export, page, security, services, viewer  # noqa: E402
 from app.pairs import PairError, PairRegistry, pair_from_paths  # noqa: E402
+from app.tabs import analysis as analysis_tab  # noqa: E402
 
 
 @pytest.fixture(scope='module')
@@ -115,17 +116,17 @@ def test_remote_fetch_filter(path, refused):
 
 
 def test_examples_are_listed_with_their_labels():
-    rows = ui.list_examples()
+    rows = services.list_examples()
     if not rows:
         pytest.skip('no shipped examples')
     for image, label in rows:
         assert image.startswith(str(REPO / 'app' / 'examples'))
         assert label is None or label.endswith('.png')
-    assert ui.list_examples(REPO / 'no-such-dir') == []
+    assert services.list_examples(REPO / 'no-such-dir') == []
 
 
 def test_user_errors_are_escaped():
-    err = ui.user_error('bad <script>alert(1)</script> & co')
+    err = errors.user_error('bad <script>alert(1)</script> & co')
     assert isinstance(err, gr.Error)
     assert '<script>' not in err.message and '&lt;script&gt;' in err.message
 
@@ -138,14 +139,14 @@ def test_user_errors_are_escaped():
 ])
 def test_library_errors_become_one_page_message(raised, title, text):
     with pytest.raises(gr.Error) as caught:
-        with ui.user_errors('Bad option'):
+        with errors.user_errors('Bad option'):
             raise raised
     assert (caught.value.title, caught.value.message) == (title, text)
 
 
 def test_analysis_without_an_image_says_so(registry):
-    for call in (lambda: ui.shift_numbers(registry, None),
-                 lambda: ui.analysis_figures(registry, None, None)):
+    for call in (lambda: services.shift_numbers(registry, None),
+                 lambda: services.analysis_figures(registry, None, None)):
         with pytest.raises(gr.Error, match='Segment an image') as caught:
             call()
         assert caught.value.title == 'No image yet'
@@ -157,18 +158,18 @@ def test_analysis_without_an_image_says_so(registry):
 ])
 def test_comparison_errors_become_page_messages(registry, inputs, name, words):
     with pytest.raises(gr.Error, match=words):
-        ui.ComparisonRun(registry, str(inputs[name]))
+        services.ComparisonRun(registry, str(inputs[name]))
 
 
 def test_comparison_run_and_api_outputs(registry, inputs):
     with pytest.raises(gr.Error, match='Upload an image'):
-        ui.ComparisonRun(registry, None)
+        services.ComparisonRun(registry, None)
     with pytest.raises(gr.Error, match='must have the image'):
-        ui.ComparisonRun(registry, str(inputs['rgb']), str(inputs['label_wrong_size']))
-    run = ui.ComparisonRun(registry, str(inputs['rgb']), str(inputs['label']))
+        services.ComparisonRun(registry, str(inputs['rgb']), str(inputs['label_wrong_size']))
+    run = services.ComparisonRun(registry, str(inputs['rgb']), str(inputs['label']))
     json.dumps(run.stats, allow_nan=False)
     assert run.stats['evaluation'] is not None and run.stats['pair'] == 'tiny'
-    base, ssa, disagreement, stats, base_mask, ssa_mask = ui.api_compare(registry,
+    base, ssa, disagreement, stats, base_mask, ssa_mask = services.api_compare(registry,
                                                                          str(inputs['rgb']))
     assert os.path.basename(base_mask) == 'rgb_tiny_baseline_mask.png'
     assert np.array_equal(np.asarray(Image.open(ssa_mask)), run.segmentation.ssa.mask)
@@ -181,7 +182,7 @@ def test_comparison_run_and_api_outputs(registry, inputs):
     assert np.array_equal(pictures[0], expected)
     assert np.array_equal(pictures[2], run.disagreement())
     state = run.view_state()
-    assert state['work'].shape == (64, 96, 3) and state['label'].shape == (64, 96)
+    assert state.work.shape == (64, 96, 3) and state.label.shape == (64, 96)
     files = run.mask_files()
     assert [os.path.basename(f) for f in files] == ['rgb_tiny_baseline_mask.png',
                                                     'rgb_tiny_ssa_mask.png']
@@ -189,7 +190,7 @@ def test_comparison_run_and_api_outputs(registry, inputs):
 
 
 def test_demo_has_the_documented_compare_endpoint(registry):
-    demo = ui.build_demo(registry)
+    demo = page.build_demo(registry)
     api = demo.get_api_info()
     endpoint = api['named_endpoints']['/compare']
     assert [p['parameter_name'] for p in endpoint['parameters']] == ['image', 'label', 'pair',
@@ -210,7 +211,7 @@ def test_demo_has_the_documented_compare_endpoint(registry):
 
 def test_api_examples_are_local_files(registry):
     """The "Use via API" page's example inputs are the shipped example files, no URL."""
-    api = ui.build_demo(registry).get_api_info()
+    api = page.build_demo(registry).get_api_info()
     text = json.dumps(api)
     assert 'http://' not in text and 'https://' not in text
     for name, endpoint in api['named_endpoints'].items():
@@ -222,25 +223,25 @@ def test_api_examples_are_local_files(registry):
 @pytest.mark.slow
 def test_analysis_tab_functions(registry, inputs):
     with pytest.raises(gr.Error, match='Segment an image'):
-        ui.analysis_figures(registry, None, None)
+        services.analysis_figures(registry, None, None)
     with pytest.raises(gr.Error, match='Compute the figures'):
-        ui.export_figures(None)
-    run = ui.ComparisonRun(registry, str(inputs['rgb']), str(inputs['label']))
+        export.export_figures(None)
+    run = services.ComparisonRun(registry, str(inputs['rgb']), str(inputs['label']))
     state = run.view_state()
-    options = ui.figure_options()
-    values = [{'seed': 3, 'max_points': 500, 'scale': 'linear'}.get(o.dest, o.default)
+    options = analysis_tab.figure_options()
+    values = [{'seed': 3, 'max_points': 500, 'scale': 'linear'}.get(o.name, o.value)
               for o in options]
-    chosen = ui.options_by_kind(options, values)
+    chosen = analysis_tab.options_by_kind(options, values)
     assert chosen['tsne']['seed'] == 3 and chosen['tsne']['max_points'] == 500
     assert chosen['relations']['scale'] == 'linear'
     assert chosen['shift'] == {'min_pixels': MIN_PIXELS}      # the kind's default
-    tsne, relations, shift, data = ui.analysis_figures(registry, state, 'road', chosen)
+    tsne, relations, shift, data = services.analysis_figures(registry, state, 'road', chosen)
     assert 'road' in tsne.layout.title.text
     assert len(relations.data) == 3            # fixed, adapted and (with the label) teacher
     assert set(data) == {'tsne', 'relations', 'shift'}      # one per registered figure
     with pytest.raises(gr.Error, match='at least one format'):
-        ui.export_figures(data, [])
-    files = ui.download_all(data, ['png', 'svg', 'pdf'], state)
+        export.export_figures(data, [])
+    files = export.download_all(data, ['png', 'svg', 'pdf'], state)
     names = [os.path.basename(f) for f in files]
     assert names[0] == 'rgb_figures.zip'
     assert 'rgb_tiny_baseline_vs_tiny_ssa_tsne.pdf' in names
@@ -251,7 +252,8 @@ def test_analysis_tab_functions(registry, inputs):
     heads = {os.path.splitext(f)[1]: open(f, 'rb').read(5) for f in files}
     assert heads['.png'][1:4] == b'PNG' and heads['.pdf'] == b'%PDF-' and heads['.svg'][:1] == b'<'
     with pytest.raises(gr.Error, match='max-points'):
-        ui.options_by_kind(options, [{'max_points': -1}.get(o.dest, o.default) for o in options])
+        analysis_tab.options_by_kind(options, [{'max_points': -1}.get(o.name, o.value)
+                                               for o in options])
 
 
 @pytest.mark.slow
@@ -260,11 +262,11 @@ def test_pair_selector_only_with_several_pairs(registry):
         return [b for b in demo.blocks.values()
                 if isinstance(b, gr.Dropdown) and b.label == 'Model pair'][0]
 
-    single = ui.build_demo(registry)
+    single = page.build_demo(registry)
     assert pair_dropdown(single).visible is False
     spec = registry.specs['tiny']
     two = PairRegistry([spec, type(spec)('tiny copy', spec.baseline, spec.ssa)], default='tiny')
-    dropdown = pair_dropdown(ui.build_demo(two))
+    dropdown = pair_dropdown(page.build_demo(two))
     assert dropdown.visible is True and dropdown.value == 'tiny'
     assert [c[0] for c in dropdown.choices] == ['tiny', 'tiny copy']
     assert two.get('tiny copy') is not two.get('tiny')       # each pair loaded on first use
@@ -276,7 +278,7 @@ def test_upload_protection_survives_a_rebuilt_component(registry, inputs):
     must still pass the path through undecoded and refuse URLs."""
     from gradio.components.image import ImageData
 
-    demo = ui.build_demo(registry)
+    demo = page.build_demo(registry)
     image_in = [b for b in demo.blocks.values() if getattr(b, 'elem_id', '') == 'image-input'][0]
     rebuilt = type(image_in)(**{**image_in.constructor_args, 'render': False})
     assert rebuilt.get_block_name() == 'image'           # drawn as Gradio's image widget
@@ -290,35 +292,70 @@ def test_upload_protection_survives_a_rebuilt_component(registry, inputs):
 
 def test_failed_run_gives_one_message_and_clears_results(registry, inputs):
     """The page's segment handler returns its failure as one message and empty results."""
-    demo = ui.build_demo(registry)
+    demo = page.build_demo(registry)
     fn = [f for f in demo.fns.values() if getattr(f.fn, '__name__', '') == 'on_segment'][0].fn
-    good = fn(str(inputs['rgb']), None, 'tiny', 0.5, ui.MAP_DIFFER)
+    good = fn(str(inputs['rgb']), None, 'tiny', 0.5, viewer.MAP_DIFFER)
     assert good[0] == '' and 'ssa-viewer' in good[1] and good[3] is not None
     for name, words in (('not_image', 'not a readable image'), ('empty', 'empty'),
                         ('bomb_limit', 'megapixels')):
-        out = fn(str(inputs[name]), None, 'tiny', 0.5, ui.MAP_DIFFER)
+        out = fn(str(inputs[name]), None, 'tiny', 0.5, viewer.MAP_DIFFER)
         assert words in out[0] and 'role="alert"' in out[0]
         assert out[1] == '' and out[2] == '' and out[3] is None      # stale results cleared
 
 
+@pytest.mark.parametrize('name, title', [
+    ('bomb_limit', 'Image too large'),          # 8000 x 8000 from its header: over 40 MP
+    ('bomb', 'Image too large'),                # 20000 x 20000: PIL's bomb guard
+    ('not_image', 'Cannot read this image'), ('truncated', 'Cannot read this image'),
+])
+def test_image_refusals_are_titled_by_their_cause(registry, inputs, name, title):
+    with pytest.raises(gr.Error) as raised:
+        services.ComparisonRun(registry, str(inputs[name]))
+    assert raised.value.title == title
+
+
+def test_a_new_image_drops_a_label_that_came_with_the_previous_one(registry, inputs):
+    """The two steps of a new image (upload or paste): ``drop_stale_label`` takes out a
+    label bound to an earlier image and keeps a loose one (uploaded with no image shown);
+    the run then says why the label went, and marks the label it used as bound."""
+    from app.tabs.segment import drop_stale_label
+
+    label = str(inputs['label'])
+    assert drop_stale_label(label, False) == (None, True)              # bound: dropped
+    kept, dropped = drop_stale_label(label, True)                       # loose: kept
+    assert not dropped and kept is not None and kept != label           # gr.skip()
+    assert drop_stale_label(None, False)[1] is False
+    demo = page.build_demo(registry)
+    fn = [f for f in demo.fns.values() if getattr(f.fn, '__name__', '') == 'on_segment'][0].fn
+    out = fn(str(inputs['rgb']), None, 'tiny', 0.5, viewer.MAP_DIFFER, True)
+    assert 'Label removed' in out[0] and 'previous image' in out[0]
+    assert out[3].label is None and 'gt-mask' not in out[1]
+    assert out[6:] == [False, False]             # no label now; the drop is reported once
+    with_label = fn(str(inputs['rgb']), label, 'tiny', 0.5, viewer.MAP_DIFFER)
+    assert with_label[0] == '' and with_label[3].label is not None
+    assert with_label[6] is False                 # the label is this image's now
+    label_first = fn(None, label, 'tiny', 0.5, viewer.MAP_DIFFER)
+    assert label_first[3] is None and label_first[6] is True      # waits for an image
+
+
 def test_viewer_shows_ground_truth_error_map_and_filter(registry, inputs):
-    run = ui.ComparisonRun(registry, str(inputs['rgb']), str(inputs['label']))
+    run = services.ComparisonRun(registry, str(inputs['rgb']), str(inputs['label']))
     state = run.view_state()
-    page = ui.render_view(state, 0.5, ui.MAP_ERRORS)
+    page = viewer.render_view(state, 0.5, viewer.MAP_ERRORS)
     for elem_id in ('baseline-mask', 'ssa-mask', 'gt-mask', 'map-view'):
         assert f'id="{elem_id}"' in page
     assert 'only SSA-Seg right' in page and 'Which model is right' in page
     assert page.count('class="ssa-index"') == 3           # hover data: both masks and GT
-    breakdown = state['breakdown']
-    assert breakdown == stats_module().error_breakdown(*state['masks'], state['label'])
+    breakdown = state.breakdown
+    assert breakdown == stats_module().error_breakdown(*state.masks, state.label)
     share = f'{100 * breakdown["both_wrong"]:.1f}%'
     assert share in page
-    differ = ui.render_view(state, 0.5, ui.MAP_DIFFER)
+    differ = viewer.render_view(state, 0.5, viewer.MAP_DIFFER)
     assert 'Where the models differ' in differ
-    filtered = ui.render_view(state, 0.5, ui.MAP_DIFFER, state['classes'][3])
+    filtered = viewer.render_view(state, 0.5, viewer.MAP_DIFFER, state.classes[3])
     assert filtered.count('ssa-legend-item') < differ.count('ssa-legend-item')
-    no_label = ui.ComparisonRun(registry, str(inputs['rgb'])).view_state()
-    page = ui.render_view(no_label, 0.5, ui.MAP_ERRORS)
+    no_label = services.ComparisonRun(registry, str(inputs['rgb'])).view_state()
+    page = viewer.render_view(no_label, 0.5, viewer.MAP_ERRORS)
     assert 'gt-mask' not in page and 'needs a ground-truth label' in page
 
 
@@ -359,3 +396,17 @@ def test_models_page_states_training_and_mIoU():
                    ZooModel('ocr_ssa', 'ocrnet_ssa.py', 'b.pth'))
     text = views.models_markdown([real])
     assert 'synthetic' not in text and 'not recorded' in text
+
+
+def test_analysis_runs_in_its_own_lane(registry):
+    """Figures (the tab's, the set-level ones, /figures, /shift) queue in their own lane,
+    one at a time, so that segmentation (the page's runs, /compare) keeps answering."""
+    demo = page.build_demo(registry, model_concurrency=2)
+    lanes = {}
+    for fn in demo.fns.values():
+        name = fn.api_name if fn.api_name in ('compare', 'figures', 'shift') else \
+            getattr(fn.fn, '__name__', '')
+        lanes.setdefault(name, set()).add((fn.concurrency_id, fn.concurrency_limit))
+    assert lanes['compare'] == lanes['on_segment'] == {('models', 2)}
+    for name in ('figures', 'shift', 'on_analyse', 'on_set_figure'):
+        assert lanes[name] == {('analysis', 1)}, name

@@ -11,7 +11,7 @@ import pytest
 gr = pytest.importorskip('gradio')
 
 from analysis.dataset.report import ReportError, load_report  # noqa: E402
-from app import dataset_tab  # noqa: E402
+from app.tabs import dataset as dataset_tab  # noqa: E402
 
 SHIPPED = dataset_tab.REPORTS_DIR / 'synthscenes-demo'
 needs_report = pytest.mark.skipif(not (SHIPPED / 'summary.json').is_file(),
@@ -119,8 +119,8 @@ def test_app_page_has_the_dataset_tab(report, tmp_path):
     Segment tab's image and label inputs, then runs the segmentation events."""
     from app_inputs import tiny_pair
 
+    from app.page import build_demo
     from app.pairs import PairRegistry, pair_from_paths
-    from app.ui import build_demo
 
     args = tiny_pair(tmp_path / 'ckpt')
     registry = PairRegistry([pair_from_paths(args[1:3], args[4:6], name='tiny')])
@@ -166,3 +166,33 @@ def test_gallery_click_in_the_browser_segments_that_image(tmp_path):
         # the label came too: the IoU table (filled by the step after the masks) has mIoU
         page.locator('#iou-table').get_by_text('mIoU').first.wait_for(timeout=60_000)
         browser.close()
+
+
+def test_thousands():
+    assert dataset_tab.thousands(-160563) == '-160.6k'
+    assert dataset_tab.thousands(25000) == '+25.0k'
+    assert dataset_tab.thousands(-999) == '-999' and dataset_tab.thousands(0) == '+0'
+
+
+@needs_report
+def test_confusion_chart_in_thousands_with_bars_to_scale(report):
+    """Every change of the summary printed in thousands, each bar's length proportional to
+    its change (the largest spans half the width), green for fewer mistakes."""
+    import re
+
+    chart = dataset_tab.confusion_chart_html(report)
+    rows = report['confusion_changes']
+    largest = max(abs(r['change']) for r in rows)
+    bars = re.findall(r'class="ssa-change-bar" title="([^"]*)" style="[^"]*;(right|left):50%;'
+                      r'width:([0-9.]+)%;background:(#[0-9a-f]{6})', chart)
+    assert len(bars) == len(rows)
+    for row, (title, side, width, colour) in zip(rows, bars):
+        assert title.startswith(f'{row["true"]} as {row["pred"]}')
+        assert float(width) == pytest.approx(50 * abs(row['change']) / largest, abs=0.01)
+        assert (side, colour) == (('right', '#009e73') if row['change'] < 0
+                                  else ('left', '#d55e00'))
+        assert f'{round(row["change"] / 1000, 1):+.1f}k' in chart
+    # no raw pixel count is printed outside the tooltips
+    text = re.sub(r'title="[^"]*"', '', chart)
+    assert not re.search(r'\d{5,}', re.sub(r'style="[^"]*"', '', text))
+    assert 'no confusion changes' in dataset_tab.confusion_chart_html({})

@@ -10,6 +10,7 @@ Every number comes from the report's ``summary.json`` (read by
 """
 from __future__ import annotations
 
+import html
 import shutil
 import uuid
 from dataclasses import dataclass
@@ -19,19 +20,16 @@ from typing import List, Optional
 import gradio as gr
 
 from analysis import io as image_io
-from analysis.dataset.report import ReportError, load_report, per_class_rows
+from analysis.dataset.report import BETTER, WORSE, ReportError, load_report, per_class_rows
 from ssa_seg.zoo import REPO_ROOT
+
+from ..files import asset
 
 REPORTS_DIR = REPO_ROOT / 'checkpoints' / 'reports'
 CLASS_HEADERS = ['class', 'GT pixels', 'IoU baseline', 'IoU SSA-Seg', 'IoU delta',
                  'BIoU baseline', 'BIoU SSA-Seg', 'BIoU delta']
 CONFUSION_HEADERS = ['true class', 'predicted as', 'baseline px', 'SSA-Seg px', 'change']
-# Gallery choice -> Segment tab: click the tab's button (JavaScript, after the inputs are set)
-SHOW_SEGMENT_TAB = """() => {
-  const tab = [...document.querySelectorAll('button[role="tab"]')]
-    .find((b) => b.textContent.trim() === 'Segment');
-  if (tab) tab.click();
-}"""
+SHOW_SEGMENT_TAB = asset('show_segment_tab.js')     # JavaScript: switch to the Segment tab
 
 
 def find_report(path: Optional[str] = None, pair_name: Optional[str] = None,
@@ -84,6 +82,43 @@ def confusion_rows(report: Optional[dict]) -> List[list]:
         return []
     return [[r['true'], r['pred'], r['baseline'], r['ssa'], r['change']]
             for r in report['confusion_changes']]
+
+
+def thousands(pixels: int) -> str:
+    """A signed pixel count for a chart: in thousands (k) from 1000 on (-160563 -> -160.6k)."""
+    return f'{pixels / 1000:+.1f}k' if abs(pixels) >= 1000 else f'{pixels:+d}'
+
+
+def confusion_chart_html(report: dict) -> str:
+    """The confusion changes of the report as a diverging bar chart (HTML): one row per
+    (true, predicted) pair, the bar's length relative to the largest change, green left of
+    the middle where SSA-Seg makes that mistake less, and the change printed in thousands.
+    The report's PNG (``analysis.dataset.report.confusion_figure``) is the paper version;
+    in the page its axis of raw pixel counts overlapped at the tab's width."""
+    rows = report.get('confusion_changes') or []
+    if not rows:
+        return '<div class="ssa-confusion"><em>no confusion changes</em></div>'
+    largest = max(abs(r['change']) for r in rows) or 1
+    cell = 'border:none;padding:1px 0;white-space:nowrap;'
+    body = []
+    for r in rows:
+        name = f'{html.escape(str(r["true"]))} as {html.escape(str(r["pred"]))}'
+        side = 'right:50%' if r['change'] < 0 else 'left:50%'
+        bar = (f'<span class="ssa-change-bar" title="{name}: {r["change"]:+d} pixels" '
+               f'style="position:absolute;top:2px;bottom:2px;{side};'
+               f'width:{50 * abs(r["change"]) / largest:.2f}%;'
+               f'background:{BETTER if r["change"] < 0 else WORSE}"></span>')
+        body.append(f'<tr><td style="{cell}padding-right:8px;text-align:right">{name}</td>'
+                    f'<td style="{cell}width:100%;position:relative;height:18px">'
+                    '<span style="position:absolute;left:50%;top:0;bottom:0;'
+                    f'border-left:1px solid #333"></span>{bar}</td>'
+                    f'<td style="{cell}padding-left:8px;text-align:right">'
+                    f'{thousands(r["change"])}</td></tr>')
+    return ('<div class="ssa-confusion"><div style="font-size:0.9em;margin-bottom:4px">'
+            'Largest changes of the confusion matrix (true class as predicted class): '
+            'pixels, SSA-Seg - baseline, k = thousand; <span style="color:' + BETTER + '">'
+            'green: fewer mistakes</span></div>'
+            f'<table style="width:100%;border-collapse:collapse">{"".join(body)}</table></div>')
 
 
 def _picture(path: Optional[str]):
@@ -151,9 +186,8 @@ def build_dataset_tab(report: Optional[dict]) -> DatasetTab:
             gr.Image(_picture(charts.get('per_class_delta')), format='png', interactive=False,
                      label='Per-class IoU and boundary-IoU deltas (SSA-Seg - baseline)',
                      show_label=False, elem_id='dataset-delta-chart')
-            gr.Image(_picture(charts.get('confusion_difference')), format='png',
-                     interactive=False, label='Confusion difference', show_label=False,
-                     elem_id='dataset-confusion-chart')
+            gr.HTML(confusion_chart_html(report), label='Confusion difference',
+                    show_label=False, container=True, elem_id='dataset-confusion-chart')
         gr.Dataframe(class_rows(report), headers=CLASS_HEADERS, interactive=False,
                      label='Per class (percent; boundary IoU = BIoU)', elem_id='dataset-classes')
         gr.Dataframe(confusion_rows(report), headers=CONFUSION_HEADERS, interactive=False,

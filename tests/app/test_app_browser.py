@@ -274,7 +274,9 @@ def test_bad_inputs_get_one_message_on_every_path(browser, server, tmp_path, pat
             assert seconds < 1.0, f'{seconds:.2f} s (longest page task {longest:.2f} s)'
             if name == 'big':
                 assert grown < 200, f'{grown:.0f} MiB'
-                # the page does not draw the 144-megapixel preview (ui.PREVIEW_GUARD_JS)
+                # read (its header) and refused as too large, and titled so
+                assert 'Image too large' in page.locator('#message').inner_text()
+                # the page does not draw the 144-megapixel preview (app/assets/preview_guard.js)
                 assert _preview_visibility(page) == 'hidden'
         finally:
             page.close()
@@ -439,5 +441,66 @@ def test_analysis_tab_draws_the_figures_exports_a_zip_then_refuses_fast(browser,
         print(f'\n[refusal] after the figures  big  {seconds:.2f} s (longest page task '
               f'{longest:.2f} s), server RSS +{grown:.0f} MiB')
         assert seconds < 1.0 and grown < 200
+    finally:
+        page.close()
+
+
+# --------------------------------------------------------------------------- stale labels
+
+VIEWER_KEY_JS = "() => document.querySelector('.ssa-viewer')?.dataset.key ?? ''"
+NEW_RUN_JS = """(old) => { const v = document.querySelector('.ssa-viewer');
+    return !!v && v.dataset.key !== old; }"""
+
+
+def _upload(page, widget: str, path: Path) -> None:
+    page.locator(f'#{widget} input[type=file]').set_input_files(str(path))
+
+
+def _scored(page) -> None:
+    """Waits until the page shows a result scored against a label."""
+    page.locator('#gt-mask img').wait_for(state='visible', timeout=TIMEOUT_MS)
+    page.locator('#iou-table').get_by_text('mIoU').wait_for(timeout=TIMEOUT_MS)
+
+
+@pytest.mark.parametrize('path_kind', ['fresh page', 'after an example', 'after a result'])
+def test_a_new_image_drops_the_label_of_the_previous_one(browser, server, tmp_path, path_kind):
+    """The street scene with its label, then another image of the same size: the label
+    belonged to the street scene, so the new image is shown without ground truth, without
+    IoU, with the label input emptied and a note saying why. A label uploaded after its
+    image (or before any image) stays with that image."""
+    from app_inputs import scene
+    from PIL import Image
+
+    image = _example_image()
+    if image is None:
+        pytest.skip('no shipped examples in app/examples/images')
+    label = REPO / 'app' / 'examples' / 'labels' / image.name
+    other = tmp_path / 'indoor.png'
+    Image.fromarray(scene(*Image.open(image).size[::-1], seed=7)).save(other)
+    page = _open(browser, server)
+    try:
+        if path_kind == 'fresh page':           # the label first: it is for the next image
+            _upload(page, 'label-input', label)
+            page.locator('#label-input').get_by_text(label.name).wait_for(timeout=TIMEOUT_MS)
+            _upload(page, 'image-input', image)
+        elif path_kind == 'after an example':   # the example's image with its label
+            page.get_by_text(image.name).first.click()
+        else:                                   # a result, then its label
+            _upload(page, 'image-input', image)
+            page.locator('#map-view img').wait_for(state='visible', timeout=TIMEOUT_MS)
+            _upload(page, 'label-input', label)
+        _scored(page)
+        key = page.evaluate(VIEWER_KEY_JS)
+        _upload(page, 'image-input', other)
+        page.wait_for_function(NEW_RUN_JS, arg=key, timeout=TIMEOUT_MS)
+        page.locator('#iou-table').get_by_text('mIoU').wait_for(state='detached',
+                                                               timeout=TIMEOUT_MS)
+        assert page.locator('#gt-mask').count() == 0, 'scored against the previous label'
+        assert 'Label removed' in page.locator('#message').inner_text()
+        assert label.name not in page.locator('#label-input').inner_text()
+        # a label uploaded now belongs to the new image and stays
+        _upload(page, 'label-input', label)
+        _scored(page)
+        assert page.locator('#message [role=alert]').count() == 0
     finally:
         page.close()

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from app_inputs import REPO
 from mmengine.config import Config
 from PIL import Image
 from tiny_models import tiny_config
@@ -17,8 +18,9 @@ from tiny_models import tiny_config
 os.environ.setdefault('GRADIO_ANALYTICS_ENABLED', 'False')
 gr = pytest.importorskip('gradio')
 
-from app import ui  # noqa: E402
+from app import page, services  # noqa: E402
 from app.pairs import PairRegistry, pair_from_paths  # noqa: E402
+from app.viewer import MAP_DIFFER  # noqa: E402
 from ssa_seg.apis import init_model  # noqa: E402
 from ssa_seg.checkpoint import save_weights  # noqa: E402
 
@@ -65,7 +67,7 @@ def _event_fn(demo, name):
 
 
 def test_page_handlers_report_progress(ade_registry):
-    demo = ui.build_demo(ade_registry)
+    demo = page.build_demo(ade_registry)
     handlers = {f.fn for f in demo.fns.values() if f.fn is not None}
     with_progress = [fn for fn in handlers if any(
         isinstance(p.default, gr.Progress) for p in inspect.signature(fn).parameters.values())]
@@ -74,9 +76,9 @@ def test_page_handlers_report_progress(ade_registry):
 
 
 def test_segment_progress_and_150_class_legend(ade_registry, image_path):
-    demo = ui.build_demo(ade_registry)
+    demo = page.build_demo(ade_registry)
     recorder = Recorder()
-    outputs = _event_fn(demo, 'on_segment')(image_path, None, 'ade', 0.5, ui.MAP_DIFFER,
+    outputs = _event_fn(demo, 'on_segment')(image_path, None, 'ade', 0.5, MAP_DIFFER,
                                             progress=recorder)
     descs = [d for _, d in recorder.calls]
     assert descs[0] == 'Loading the model pair'
@@ -84,7 +86,7 @@ def test_segment_progress_and_150_class_legend(ade_registry, image_path):
     fractions = [f for f, _ in recorder.calls]
     assert fractions == sorted(fractions) and fractions[-1] < 1
     viewer, state = outputs[1], outputs[3]
-    present = set(np.unique(np.concatenate([m.ravel() for m in state['masks']])).tolist())
+    present = set(np.unique(np.concatenate([m.ravel() for m in state.masks])).tolist())
     assert 0 < len(present) < 150
     legend = viewer[viewer.index('<div class="ssa-legend">'):]
     legend = legend[:legend.index('</div>')]
@@ -96,9 +98,9 @@ def test_segment_progress_and_150_class_legend(ade_registry, image_path):
 
 @pytest.mark.slow
 def test_analysis_progress(ade_registry, image_path):
-    run = ui.ComparisonRun(ade_registry, image_path, pair_name='ade')
+    run = services.ComparisonRun(ade_registry, image_path, pair_name='ade')
     recorder = Recorder()
-    *figures, data = ui.analysis_figures(ade_registry, run.view_state(), None,
+    *figures, data = services.analysis_figures(ade_registry, run.view_state(), None,
                                          progress=recorder)
     descs = [d for _, d in recorder.calls]
     assert descs[0].startswith('Features') and any(d.startswith('Figure') for d in descs)
@@ -107,7 +109,7 @@ def test_analysis_progress(ade_registry, image_path):
 
 # --------------------------------------------------------------------------- README commands
 
-SEAFORMER_V0 = Path(__file__).parent / 'configs_v0' / 'seaformer'
+SEAFORMER_V0 = REPO / 'tests' / 'configs_v0' / 'seaformer'
 SEAFORMER = 'seaformer_large_512x512_160k_4x4_ade20k'
 
 
@@ -152,6 +154,6 @@ def test_readme_analysis_command_with_reference_config_and_checkpoint(seaformer_
     subprocess.run([sys.executable, '-m', 'analysis', 'all', '--ssa', ssa_cfg, ssa_ckpt,
                     '--baseline', base_cfg, base_ckpt, '--image', image_path,
                     '--out-dir', str(out), '--format', 'png'],
-                   check=True, cwd=Path(__file__).resolve().parent.parent, capture_output=True)
+                   check=True, cwd=REPO, capture_output=True)
     assert {p.name for p in out.iterdir()} >= {'noise_tsne.png', 'noise_relations.png',
                                                 'noise_shift.png'}
