@@ -49,6 +49,13 @@ def build_parser() -> argparse.ArgumentParser:
                      help='longest side of a gallery panel in pixels (default %(default)s)')
     run.add_argument('--top-confusions', type=int, default=10,
                      help='pairs in the confusion difference (default %(default)s)')
+    run.add_argument('--drill-images', type=int, default=5, metavar='N',
+                     help='images shown for each confusion change (default %(default)s)')
+    run.add_argument('--resamples', type=int, default=2000,
+                     help='bootstrap resamples and permutations of the paired statistics '
+                          '(default %(default)s)')
+    run.add_argument('--seed', type=int, default=0,
+                     help='random seed of the bootstrap and permutations (default %(default)s)')
     run.add_argument('--no-pdf', action='store_true', help='PNG charts and gallery only')
     run.add_argument('--device', default='cpu')
     run.add_argument('--launcher', choices=LAUNCHERS, default='none',
@@ -82,13 +89,53 @@ def resolve_pair(args):
     return pair.baseline, pair.ssa, pair.name
 
 
+def drilldown_rows(args, summary, baseline, ssa, dataset, totals, palette):
+    """The strips of each confusion change's images (panels at half the gallery's size) and
+    their inputs."""
+    from analysis import dataset as ds
+    from analysis.breakdown import drilldown_choice
+
+    chosen = drilldown_choice(summary['confusion_changes'], totals.images)
+    if not any(chosen.values()):
+        return [], {}
+    return ds.gallery_rows(baseline, ssa, dataset, totals, 0, batch_size=args.batch_size,
+                           palette=palette, max_side=max(64, args.panel_size // 2),
+                           chosen=chosen)
+
+
+def _delta_text(name: str, stats: Optional[dict]) -> str:
+    if not stats or stats.get('value') is None:
+        return f'delta {name}: n/a'
+    lo, hi = stats['ci95'] or (float('nan'), float('nan'))
+    return (f'delta {name} {stats["value"]:+.2f} (95% CI {lo:+.2f} .. {hi:+.2f}, '
+            f'p = {stats["p_value"]:.4g}, {stats["resamples"]} resamples)')
+
+
+def summary_lines(summary: dict) -> str:
+    """The CLI's closing lines: both models' means, the paired deltas, the breakdown."""
+    lines = [f'{summary["num_images"]} images: mIoU {summary["miou_baseline"]:.2f} -> '
+             f'{summary["miou_ssa"]:.2f}, boundary mIoU {summary["mbiou_baseline"]:.2f} -> '
+             f'{summary["mbiou_ssa"]:.2f} ({summary.get("seconds", 0):.1f} s)',
+             _delta_text('mIoU', summary.get('delta_miou')),
+             _delta_text('boundary mIoU', summary.get('delta_mbiou'))]
+    breakdown = summary.get('error_breakdown')
+    if breakdown:
+        for region in ('band', 'interior'):
+            r, ratio = breakdown[region], breakdown['fixed_ratio'][region]
+            lines.append(f'{region}: {r["labelled"]} px, only SSA-Seg right {r["only_ssa"]}, '
+                         f'only baseline right {r["only_baseline"]}'
+                         + (f' ({ratio:.2f}x)' if ratio is not None else ''))
+    return '\n'.join(lines)
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     if not Path(args.data_root).is_dir():
         fail(f'data root not found: {args.data_root}')
-    for flag in ('batch_size', 'gallery', 'panel_size', 'top_confusions', 'max_images'):
+    for flag in ('batch_size', 'gallery', 'panel_size', 'top_confusions', 'max_images',
+                 'drill_images', 'resamples'):
         value = getattr(args, flag)
-        if value is not None and value < (0 if flag == 'gallery' else 1):
+        if value is not None and value < (0 if flag in ('gallery', 'drill_images') else 1):
             fail(f'--{flag.replace("_", "-")} must be positive')
     base_spec, ssa_spec, pair_name = resolve_pair(args)
     from ssa_seg.runner_cli import init_distributed
@@ -122,16 +169,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     summary = dict(pair=pair_name, models=dict(baseline=base_spec.name, ssa=ssa_spec.name),
                    data_root=str(args.data_root), split=args.split,
                    dataset_type=type(dataset).__name__,
-                   **ds.summarize(totals, classes, args.top_confusions))
+                   **ds.summarize(totals, classes, args.top_confusions, args.resamples,
+                                  args.seed, args.drill_images))
     rows, inputs = ds.gallery_rows(baseline, ssa, dataset, totals, args.gallery,
                                    batch_size=args.batch_size, palette=palette,
                                    max_side=args.panel_size)
+    drill, drill_inputs = drilldown_rows(args, summary, baseline, ssa, dataset, totals, palette)
     summary['seconds'] = round(time.perf_counter() - start, 2)
-    written = write_report(summary, totals.confusion, args.out, rows, inputs, palette,
-                           pdf=not args.no_pdf)
-    print(f'{summary["num_images"]} images: mIoU {summary["miou_baseline"]:.2f} -> '
-          f'{summary["miou_ssa"]:.2f}, boundary mIoU {summary["mbiou_baseline"]:.2f} -> '
-          f'{summary["mbiou_ssa"]:.2f} ({summary["seconds"]:.1f} s)', file=sys.stderr)
+    written = write_report(summary, totals.confusion, args.out, rows, {**inputs, **drill_inputs},
+                           palette, pdf=not args.no_pdf, drilldown=drill)
+    print(summary_lines(summary), file=sys.stderr)
     for path in written:
         print(path)
     return 0

@@ -5,6 +5,10 @@ of the default pair, ``checkpoints/reports/<pair name>/``); the page never reads
 browser user typed. Opening a gallery image copies that image and its label into Gradio's
 temporary folder and opens them in the Segment tab, where both models run on it.
 
+Choosing a confusion row (the table, or the drop-down below it) shows the images where that
+confusion changed most (both masks and the error map, written by the report), and any of
+them opens in the Segment tab like a gallery image (:meth:`DatasetTab.connect_drilldown`).
+
 Every number comes from the report's ``summary.json`` (read by
 :func:`analysis.dataset_report.load_report`); pictures are read with :mod:`analysis.io`.
 """
@@ -54,6 +58,15 @@ def _fmt(value) -> str:
     return 'n/a' if value is None else f'{value:.2f}'
 
 
+def _delta_cell(stats: Optional[dict]) -> str:
+    """'+7.76 [+6.70, +12.30], p 0.0005' from a ``delta_miou``-like entry ('' without one)."""
+    if not stats or stats.get('value') is None:
+        return ''
+    ci = stats.get('ci95')
+    interval = f' [{ci[0]:+.2f}, {ci[1]:+.2f}]' if ci else ''
+    return f'{interval}, p {stats["p_value"]:.2g}'
+
+
 def summary_markdown(report: Optional[dict]) -> str:
     if not report:
         return ('No data-set report. Write one with `python -m analysis dataset --data-root DIR '
@@ -61,15 +74,20 @@ def summary_markdown(report: Optional[dict]) -> str:
     models = report.get('models') or {}
     gain = (report['miou_ssa'] or 0) - (report['miou_baseline'] or 0)
     bgain = (report['mbiou_ssa'] or 0) - (report['mbiou_baseline'] or 0)
+    paired = report.get('delta_miou') or {}
+    note = (f'\n95% intervals: paired image bootstrap ({paired["resamples"]} resamples, seed '
+            f'{paired["seed"]}); p: paired permutation test ({paired["permutations"]} '
+            'permutations, two-sided).\n' if paired else '')
     return (
         f'**{report.get("pair", "")}** on {report["num_images"]} images of '
         f'`{report.get("dataset_type", "")}` split `{report.get("split", "")}` '
         f'({models.get("baseline", "baseline")} vs {models.get("ssa", "SSA-Seg")})\n\n'
-        '| | baseline | SSA-Seg | delta |\n|---|---:|---:|---:|\n'
+        '| | baseline | SSA-Seg | delta [95% interval], p |\n|---|---:|---:|---:|\n'
         f'| mIoU | {_fmt(report["miou_baseline"])} | {_fmt(report["miou_ssa"])} | '
-        f'{gain:+.2f} |\n'
+        f'{gain:+.2f}{_delta_cell(report.get("delta_miou"))} |\n'
         f'| boundary mIoU (d = 2% of the diagonal) | {_fmt(report["mbiou_baseline"])} | '
-        f'{_fmt(report["mbiou_ssa"])} | {bgain:+.2f} |\n')
+        f'{_fmt(report["mbiou_ssa"])} | {bgain:+.2f}{_delta_cell(report.get("delta_mbiou"))} |\n'
+        + note)
 
 
 def class_rows(report: Optional[dict]) -> List[list]:
@@ -104,12 +122,46 @@ def gallery_items(report: Optional[dict]) -> list:
     return items
 
 
+def confusion_choices(report: Optional[dict]) -> List[tuple]:
+    """[(label, index)] of the confusion changes that have drill-down images."""
+    if not report:
+        return []
+    return [(f'{c["true"]} as {c["pred"]} ({c["change"]:+d} px)', i)
+            for i, c in enumerate(report['confusion_changes']) if c.get('images')]
+
+
+def drill_items(report: Optional[dict], choice: Optional[int]) -> list:
+    """[(strip as RGB array, caption)] of confusion change ``choice``'s images."""
+    if not report or choice is None or not 0 <= int(choice) < len(report['confusion_changes']):
+        return []
+    change = report['confusion_changes'][int(choice)]
+    return [(_picture(e['file']), f'{e["name"]}: {change["true"]} as {change["pred"]} '
+             f'{e["baseline"]} -> {e["ssa"]} px') for e in change.get('images') or []
+            if e.get('file')]
+
+
+def open_drill_image(report: Optional[dict], choice: Optional[int], index: Optional[int]):
+    """(image path, label path) of image ``index`` of confusion change ``choice``, copied
+    like :func:`open_gallery_image`."""
+    changes = (report or {}).get('confusion_changes') or []
+    if choice is None or not 0 <= int(choice) < len(changes):
+        raise gr.Error('Choose a confusion first.', title='No confusion chosen')
+    images = changes[int(choice)].get('images') or []
+    if index is None or not 0 <= int(index) < len(images):
+        raise gr.Error('Choose one of its images.', title='No image chosen')
+    return _copy_inputs(images[int(index)])
+
+
 def open_gallery_image(report: Optional[dict], index: Optional[int]):
     """(image path, label path) of gallery entry ``index``, copied into Gradio's temporary
     folder for the Segment tab's inputs. Only entries of the report loaded at start-up."""
     if not report or index is None or not 0 <= int(index) < len(report['gallery']):
         raise gr.Error('Choose an image of the gallery.', title='No gallery image')
-    entry = report['gallery'][int(index)]
+    return _copy_inputs(report['gallery'][int(index)])
+
+
+def _copy_inputs(entry: dict):
+    """The entry's image and label, copied into Gradio's temporary folder."""
     if not entry.get('image'):
         raise gr.Error('This report does not hold the gallery images themselves.',
                        title='Image not in the report')
@@ -121,10 +173,29 @@ def open_gallery_image(report: Optional[dict], index: Optional[int]):
     return str(image), (str(label) if label else None)
 
 
+def _then_segment(event, then: tuple) -> None:
+    # A step with no Python function ends its chain (Gradio runs nothing after it): the tab
+    # switch hangs off the event on its own, the runs on another branch.
+    event.success(None, None, None, js=SHOW_SEGMENT_TAB)
+    for step in then:
+        event = event.success(**step)
+
+
+@dataclass
+class Drilldown:
+    """The drill-down widgets: the confusion choice, its images, the chosen image's index
+    (set by selecting it in the gallery) and the button that opens it."""
+    choice: gr.Dropdown
+    images: gr.Gallery
+    picked: gr.State
+    button: gr.Button
+
+
 @dataclass
 class DatasetTab:
     report: Optional[dict]
     buttons: List[gr.Button]        # one per gallery row: open that image in the Segment tab
+    drilldown: Optional[Drilldown] = None
 
     def connect(self, image_in, label_in, *then: dict) -> None:
         """A gallery row's button fills the Segment tab's inputs, shows that tab, then runs
@@ -133,11 +204,18 @@ class DatasetTab:
         for index, button in enumerate(self.buttons):
             event = button.click(lambda i=index: open_gallery_image(report, i), None,
                                  [image_in, label_in], api_visibility='private', queue=False)
-            # A step with no Python function ends its chain (Gradio runs nothing after it):
-            # the tab switch hangs off the click on its own, the runs on another branch.
-            event.success(None, None, None, js=SHOW_SEGMENT_TAB)
-            for step in then:
-                event = event.success(**step)
+            _then_segment(event, then)
+
+    def connect_drilldown(self, image_in, label_in, *then: dict) -> None:
+        """The drill-down's button does what a gallery row's does (:meth:`connect`) for the
+        image chosen among the images of the chosen confusion."""
+        if self.drilldown is None:
+            return
+        report, drill = self.report, self.drilldown
+        event = drill.button.click(lambda c, i: open_drill_image(report, c, i),
+                                   [drill.choice, drill.picked], [image_in, label_in],
+                                   api_visibility='private', queue=False)
+        _then_segment(event, then)
 
 
 def build_dataset_tab(report: Optional[dict]) -> DatasetTab:
@@ -156,9 +234,15 @@ def build_dataset_tab(report: Optional[dict]) -> DatasetTab:
                      elem_id='dataset-confusion-chart')
         gr.Dataframe(class_rows(report), headers=CLASS_HEADERS, interactive=False,
                      label='Per class (percent; boundary IoU = BIoU)', elem_id='dataset-classes')
-        gr.Dataframe(confusion_rows(report), headers=CONFUSION_HEADERS, interactive=False,
-                     label='Confusions SSA-Seg changed most (pixels; negative = fewer)',
-                     elem_id='dataset-confusions')
+        if charts.get('error_breakdown'):
+            gr.Image(_picture(charts['error_breakdown']), format='png', interactive=False,
+                     label='Boundary band vs interior', show_label=False,
+                     elem_id='dataset-breakdown-chart')
+        table = gr.Dataframe(confusion_rows(report), headers=CONFUSION_HEADERS,
+                             interactive=False, label='Confusions SSA-Seg changed most (pixels; '
+                             'negative = fewer); choose a row to see its images',
+                             elem_id='dataset-confusions')
+        drilldown = build_drilldown(report, table)
         gr.Markdown('**Gallery**: largest gains and losses of SSA-Seg (image | ground truth | '
                     'baseline | SSA-Seg | error map: green only SSA-Seg right, orange only the '
                     'baseline right, yellow both wrong).')
@@ -170,4 +254,33 @@ def build_dataset_tab(report: Optional[dict]) -> DatasetTab:
                 buttons.append(gr.Button(f'Open {report["gallery"][index]["name"]} in the '
                                          'Segment tab', size='sm',
                                          elem_id=f'dataset-open-{index}'))
-    return DatasetTab(report, buttons)
+    return DatasetTab(report, buttons, drilldown)
+
+
+def build_drilldown(report: dict, table: gr.Dataframe) -> Optional[Drilldown]:
+    """The confusion choice and its images, under the confusion table (inside the tab)."""
+    choices = confusion_choices(report)
+    if not choices:
+        return None
+    with gr.Column(elem_id='dataset-drilldown'):
+        choice = gr.Dropdown(choices, value=choices[0][1], label='Images of the confusion',
+                             interactive=True, elem_id='dataset-drill-choice')
+        images = gr.Gallery(drill_items(report, choices[0][1]), columns=1, height='auto',
+                            label='image | ground truth | baseline | SSA-Seg | error map',
+                            allow_preview=False, elem_id='dataset-drill-images')
+        picked = gr.State(0)
+        button = gr.Button('Open the chosen image in the Segment tab', size='sm',
+                           elem_id='dataset-drill-open')
+    choice.change(lambda c: (drill_items(report, c), 0), choice, [images, picked],
+                  api_visibility='private', queue=False)
+    valid = {i for _, i in choices}
+
+    def picked_image(evt: gr.SelectData):
+        return evt.index
+
+    def row_choice(evt: gr.SelectData):
+        row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
+        return row if row in valid else gr.skip()
+    images.select(picked_image, None, picked, api_visibility='private', queue=False)
+    table.select(row_choice, None, choice, api_visibility='private', queue=False)
+    return Drilldown(choice, images, picked, button)

@@ -654,6 +654,7 @@ def build_demo(registry: PairRegistry, *, examples_dir: Path = EXAMPLES_DIR,
             example_run.then(None, js="() => document.querySelector('#viewer')?.scrollIntoView("
                                       "{block: 'start', behavior: 'instant'})")
         dataset_tab.connect(image_in, label_in, segment_event, details_event)
+        dataset_tab.connect_drilldown(image_in, label_in, segment_event, details_event)
         # the upload widget's preview is drawn only for images the server would accept:
         # a 144-megapixel PNG otherwise costs the browser seconds of decoding first
         demo.load(None, js=PREVIEW_GUARD_JS.replace('MAX_PIXELS',
