@@ -112,6 +112,14 @@ def confusion_images(change: dict, records: Sequence, classes: Sequence[str],
     return [r[2] for r in rows[:top]]
 
 
+def add_confusion_images(summary: dict, records: Sequence, classes: Sequence[str],
+                         top: int = DRILL_IMAGES) -> None:
+    """Give each entry of ``summary['confusion_changes']`` its ``images``
+    (:func:`confusion_images`); records without counts give none."""
+    for change in summary['confusion_changes']:
+        change['images'] = confusion_images(change, records, classes, top)
+
+
 def drilldown_choice(changes: Sequence[dict], records: Sequence) -> Dict[str, list]:
     """The drill-down images of each confusion change as gallery choices: kind
     ``confusion<NN>`` (NN = the change's rank, from 01) -> its image records, in order."""

@@ -30,8 +30,7 @@ import numpy as np
 from ssa_seg.classifier import IGNORE_INDEX
 
 from .boundary import band_width, boundary_counts, boundary_iou, class_bands
-from .breakdown import (DRILL_IMAGES, breakdown_summary, confusion_images, image_breakdown,
-                        sum_breakdowns)
+from .breakdown import breakdown_summary, image_breakdown, sum_breakdowns
 from .paired import DEFAULT_RESAMPLES, DEFAULT_SEED, ImageCounts, paired_summary
 from .stats import confusion, iou_from_confusion, mean_iou
 
@@ -133,11 +132,11 @@ def gallery_choice(images: Sequence[ImageRecord], k: int) -> Dict[str, List[Imag
 
 
 def summarize(totals: DatasetTotals, classes: Sequence[str], top_confusions: int = 10,
-              resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED,
-              drill_images: int = DRILL_IMAGES) -> dict:
+              resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED) -> dict:
     """The numbers of ``summary.json`` (percent; null where a class has no value), with the
     paired statistics (:mod:`analysis.paired`, ``resamples`` and ``seed``), the band/interior
-    breakdown and each confusion change's ``drill_images`` images (:mod:`analysis.breakdown`)."""
+    breakdown (:mod:`analysis.breakdown`; each confusion change's images are added by
+    :func:`analysis.breakdown.add_confusion_images`)."""
     iou = {r: iou_from_confusion(totals.confusion[r]) for r in ROLES}
     biou = {r: boundary_iou(totals.boundary[r]) for r in ROLES}
     pixels = totals.confusion['baseline'].sum(1)
@@ -163,8 +162,6 @@ def summarize(totals: DatasetTotals, classes: Sequence[str], top_confusions: int
         summary.update(paired)
         summary['error_breakdown'] = breakdown_summary(
             sum_breakdowns([r.counts.breakdown for r in totals.images], len(classes)), classes)
-        for change in summary['confusion_changes']:
-            change['images'] = confusion_images(change, totals.images, classes, drill_images)
     return summary
 
 

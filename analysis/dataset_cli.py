@@ -93,14 +93,19 @@ def drilldown_rows(args, summary, baseline, ssa, dataset, totals, palette):
     """The strips of each confusion change's images (panels at half the gallery's size) and
     their inputs."""
     from analysis import dataset as ds
-    from analysis.breakdown import drilldown_choice
+    from analysis.breakdown import add_confusion_images, drilldown_choice
 
+    add_confusion_images(summary, totals.images, classes_of(summary), args.drill_images)
     chosen = drilldown_choice(summary['confusion_changes'], totals.images)
     if not any(chosen.values()):
         return [], {}
     return ds.gallery_rows(baseline, ssa, dataset, totals, 0, batch_size=args.batch_size,
                            palette=palette, max_side=max(64, args.panel_size // 2),
                            chosen=chosen)
+
+
+def classes_of(summary: dict) -> List[str]:
+    return [c['name'] for c in summary['classes']]
 
 
 def _delta_text(name: str, stats: Optional[dict]) -> str:
@@ -170,7 +175,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                    data_root=str(args.data_root), split=args.split,
                    dataset_type=type(dataset).__name__,
                    **ds.summarize(totals, classes, args.top_confusions, args.resamples,
-                                  args.seed, args.drill_images))
+                                  args.seed))
     rows, inputs = ds.gallery_rows(baseline, ssa, dataset, totals, args.gallery,
                                    batch_size=args.batch_size, palette=palette,
                                    max_side=args.panel_size)

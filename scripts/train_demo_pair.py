@@ -100,6 +100,23 @@ def add_seed(entry, run_entry):
     entry['seeds'] = [runs[s] for s in sorted(runs)]
 
 
+def train_options(args):
+    """The ``--cfg-options`` of a run: the data root, and the seed, schedule and checkpoint
+    interval when they differ from the config's."""
+    options = [f'data_root={args.data_root}',
+               f'train_dataloader.dataset.data_root={args.data_root}',
+               f'val_dataloader.dataset.data_root={args.data_root}',
+               f'test_dataloader.dataset.data_root={args.data_root}']
+    if args.seed:
+        options.append(f'randomness.seed={args.seed}')
+    if args.iters:
+        options.append(f'train_cfg.max_iters={args.iters}')
+    if args.curve_interval:
+        options += [f'default_hooks.checkpoint.interval={args.curve_interval}',
+                    'default_hooks.checkpoint.max_keep_ckpts=-1']
+    return options
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--iters', type=int, default=None, help='override max_iters')
@@ -134,17 +151,7 @@ def main():
             continue
         suffix = f'_seed{args.seed}' if args.seed else ''
         work_dir = ROOT / args.work_root / (name + suffix)
-        options = [f'data_root={args.data_root}',
-                   f'train_dataloader.dataset.data_root={args.data_root}',
-                   f'val_dataloader.dataset.data_root={args.data_root}',
-                   f'test_dataloader.dataset.data_root={args.data_root}']
-        if args.seed:
-            options.append(f'randomness.seed={args.seed}')
-        if args.iters:
-            options.append(f'train_cfg.max_iters={args.iters}')
-        if args.curve_interval:
-            options += [f'default_hooks.checkpoint.interval={args.curve_interval}',
-                        'default_hooks.checkpoint.max_keep_ckpts=-1']
+        options = train_options(args)
         command = ['python', '-m', 'ssa_seg.train', config,
                    '--work-dir', os.path.relpath(work_dir, ROOT)]
         t0 = time.time()

@@ -7,8 +7,14 @@ import numpy as np
 import pytest
 
 from analysis.boundary import band_width, class_bands
-from analysis.breakdown import (attach_drilldown, breakdown_summary, confusion_images,
-                                drilldown_choice, image_breakdown)
+from analysis.breakdown import (
+    add_confusion_images,
+    attach_drilldown,
+    breakdown_summary,
+    confusion_images,
+    drilldown_choice,
+    image_breakdown,
+)
 from analysis.dataset import DatasetTotals, summarize
 
 IGN = 255
@@ -98,6 +104,7 @@ def test_summary_json_gains_the_breakdown_the_intervals_and_the_drilldown():
     ssa_b[:2, 0] = 1
     totals.add_image(1, 'b.png', 'b.png', label_b, dict(baseline=base_b, ssa=ssa_b))
     s = summarize(totals, ['a', 'b', 'c'], resamples=2000)
+    add_confusion_images(s, totals.images, ['a', 'b', 'c'])
     # the breakdown sums both images' labelled pixels
     assert s['error_breakdown']['band']['labelled'] + s['error_breakdown']['interior'][
         'labelled'] == 63 + 64

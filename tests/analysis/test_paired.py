@@ -8,8 +8,14 @@ import itertools
 import numpy as np
 import pytest
 
-from analysis.paired import (ImageCounts, bootstrap_weights, paired_summary, paired_test,
-                             permutation_swaps, stack_counts)
+from analysis.paired import (
+    ImageCounts,
+    bootstrap_weights,
+    paired_summary,
+    paired_test,
+    permutation_swaps,
+    stack_counts,
+)
 
 
 def counts_from(pairs):

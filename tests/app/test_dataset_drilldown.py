@@ -8,6 +8,7 @@ import pytest
 
 gr = pytest.importorskip('gradio')
 
+from analysis.breakdown import add_confusion_images  # noqa: E402
 from analysis.dataset import DatasetTotals, summarize  # noqa: E402
 from analysis.dataset_report import load_report, write_report  # noqa: E402
 from analysis.gallery import GalleryRow  # noqa: E402
@@ -33,6 +34,7 @@ def small_report(tmp_path):
         inputs[path.name] = dict(img_path=str(path), label=label)
     summary = dict(pair='p', models=dict(baseline='b', ssa='s'),
                    **summarize(totals, ['x', 'y'], resamples=200))
+    add_confusion_images(summary, totals.images, ['x', 'y'])
     panels = [np.full((8, 8, 3), 255, np.uint8)] * 5
     drill = [GalleryRow('confusion01', rank, name, 50.0, 100.0, panels)
              for rank, name in ((1, '0.png'), (2, '1.png'))]
