@@ -85,7 +85,8 @@ def delta_figure(summary: dict):
     ax.set_yticks(y, [r['name'] for r in rows])
     ax.invert_yaxis()
     ax.axvline(0, color='#333333', linewidth=0.8)
-    ax.set_xlabel('SSA-Seg - baseline (percentage points)')
+    ax.set_xlabel('SSA-Seg - baseline (percentage points)'
+                  + ('; bars: 95% paired-bootstrap interval' if summary.get('delta_miou') else ''))
     ax.set_title(f'mIoU {summary["miou_baseline"]:.2f} -> {summary["miou_ssa"]:.2f}, '
                  f'mBIoU {summary["mbiou_baseline"]:.2f} -> {summary["mbiou_ssa"]:.2f}',
                  fontsize=8)
