@@ -136,3 +136,35 @@ def test_training_script_lists_each_seed_once_in_the_manifest():
     assert [(s['seed'], s['val_mIoU']) for s in entry['seeds']] == [(0, 68.03), (1, 69.5),
                                                                     (2, 67.0)]
     assert entry['seeds'][0]['checkpoint'] == 'checkpoints/m.pth'
+
+
+def test_seed_table_script_prints_per_seed_numbers_and_mean_std(tmp_path):
+    import subprocess
+    import sys
+    logs = tmp_path / 'logs'
+    logs.mkdir()
+    curves = {('b', 0): [40.0, 50.0], ('b', 1): [44.0, 52.0], ('b', 2): [45.0, 49.0],
+              ('s', 0): [51.0, 55.0], ('s', 1): [50.0, 58.0]}
+    for (name, seed), values in curves.items():
+        write_lines(logs / f'{name}{seed}.json',
+                    [{'mIoU': v, 'step': 100 * (i + 1)} for i, v in enumerate(values)])
+
+    def entry(name, seeds):
+        items = ', '.join(f'{{seed: {s}, val_mIoU: {curves[name, s][-1]}, '
+                          f'val_curve: logs/{name}{s}.json}}' for s in seeds)
+        return (f'- {{name: {name}, config: c.py, checkpoint: checkpoints/{name}.pth, '
+                f'classes: [a], palette: [[0, 0, 0]], seeds: [{items}]}}\n')
+    manifest = tmp_path / 'checkpoints' / 'manifest.yaml'
+    manifest.parent.mkdir()
+    manifest.write_text('models:\n' + entry('b', [0, 1, 2]) + entry('s', [0, 1])
+                        + 'pairs:\n- {name: p, baseline: b, ssa: s}\n')
+    out = subprocess.run([sys.executable, str(REPO / 'scripts' / 'seed_table.py'),
+                          '--manifest', str(manifest)], capture_output=True, text=True,
+                         check=True, cwd=REPO).stdout
+    # seed 0: 50 -> 55, reached at 100 (51); seed 1: 52 -> 58, reached at 200 (50 < 52)
+    assert '| 0 | 50.00 | 55.00 | +5.00 | 100 |' in out
+    assert '| 1 | 52.00 | 58.00 | +6.00 | 200 |' in out
+    # gains 5 and 6: mean 5.5, sample std sqrt(0.5) = 0.71; iterations 150 +- 71
+    assert ('| mean +- std | 51.00 +- 1.41 (n = 2) | 56.50 +- 2.12 (n = 2) | '
+            '5.50 +- 0.71 (n = 2) | 150 +- 71 (n = 2) |') in out
+    assert 'baseline only: seed 2 49.00' in out
