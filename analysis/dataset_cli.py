@@ -11,8 +11,11 @@ read with the SSA-Seg model config's data set type and test pipeline (ADE20K's
 the model zoo (default: its first pair; ``--manifest`` for another zoo) or ``--baseline CFG
 CKPT --ssa CFG CKPT``. Writes summary.json, per_class.csv, the per-class delta chart, the
 confusion difference (table and chart) and the gallery (PNGs and one PDF page) into --out:
-see :mod:`analysis.dataset_report`. With ``--launcher pytorch`` (under torchrun) each
-process takes a share of the images and rank 0 merges and writes.
+see :mod:`analysis.dataset_report`. The summary holds the paired statistics
+(:mod:`analysis.paired`: ``--resamples``, ``--seed``), the band/interior breakdown and
+``--drill-images`` images per confusion change (:mod:`analysis.breakdown`). With
+``--launcher pytorch`` (under torchrun) each process takes a share of the images and rank 0
+merges and writes.
 """
 from __future__ import annotations
 

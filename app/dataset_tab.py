@@ -28,7 +28,8 @@ from ssa_seg.zoo import REPO_ROOT
 
 REPORTS_DIR = REPO_ROOT / 'checkpoints' / 'reports'
 CLASS_HEADERS = ['class', 'GT pixels', 'IoU baseline', 'IoU SSA-Seg', 'IoU delta',
-                 'BIoU baseline', 'BIoU SSA-Seg', 'BIoU delta']
+                 'BIoU baseline', 'BIoU SSA-Seg', 'BIoU delta', 'IoU delta 95%',
+                 'BIoU delta 95%']
 CONFUSION_HEADERS = ['true class', 'predicted as', 'baseline px', 'SSA-Seg px', 'change']
 # Gallery choice -> Segment tab: click the tab's button (JavaScript, after the inputs are set)
 SHOW_SEGMENT_TAB = """() => {
@@ -93,8 +94,15 @@ def summary_markdown(report: Optional[dict]) -> str:
 def class_rows(report: Optional[dict]) -> List[list]:
     if not report:
         return []
+    intervals = [(_interval(c.get('delta_iou_ci95')), _interval(c.get('delta_biou_ci95')))
+                 for c in report['classes']]
     return [[r['name'], r['pixels'], r['iou_baseline'], r['iou_ssa'], r['iou_delta'],
-             r['biou_baseline'], r['biou_ssa'], r['biou_delta']] for r in per_class_rows(report)]
+             r['biou_baseline'], r['biou_ssa'], r['biou_delta'], *ci]
+            for r, ci in zip(per_class_rows(report), intervals)]
+
+
+def _interval(ci) -> str:
+    return f'[{ci[0]:+.2f}, {ci[1]:+.2f}]' if ci else ''
 
 
 def confusion_rows(report: Optional[dict]) -> List[list]:

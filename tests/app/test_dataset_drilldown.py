@@ -50,6 +50,9 @@ def test_summary_shows_the_interval_and_p_value(tmp_path):
     assert f'[{delta["ci95"][0]:+.2f}, {delta["ci95"][1]:+.2f}]' in text
     assert f'p {delta["p_value"]:.2g}' in text and '27 resamples' in text   # 3^3: exact
     assert report['charts']['error_breakdown'].endswith('error_breakdown.png')
+    rows = dataset_tab.class_rows(report)
+    ci = report['classes'][0]['delta_iou_ci95']
+    assert rows[0][8] == f'[{ci[0]:+.2f}, {ci[1]:+.2f}]' and len(rows[0]) == 10
     assert (tmp_path / 'rep' / 'error_breakdown.png').stat().st_size > 1000
 
 
