@@ -191,12 +191,11 @@ def _then_segment(event, then: tuple) -> None:
 
 @dataclass
 class Drilldown:
-    """The drill-down widgets: the confusion choice, its images, the chosen image's index
-    (set by selecting it in the gallery) and the button that opens it."""
+    """The drill-down widgets: the confusion choice, and a slot per image (its strip and the
+    button that opens it), filled with the chosen confusion's images."""
     choice: gr.Dropdown
-    images: gr.Gallery
-    picked: gr.State
-    button: gr.Button
+    images: List[gr.Image]
+    buttons: List[gr.Button]
 
 
 @dataclass
@@ -215,15 +214,16 @@ class DatasetTab:
             _then_segment(event, then)
 
     def connect_drilldown(self, image_in, label_in, *then: dict) -> None:
-        """The drill-down's button does what a gallery row's does (:meth:`connect`) for the
-        image chosen among the images of the chosen confusion."""
+        """A drill-down slot's button does what a gallery row's does (:meth:`connect`) for
+        that image of the chosen confusion."""
         if self.drilldown is None:
             return
         report, drill = self.report, self.drilldown
-        event = drill.button.click(lambda c, i: open_drill_image(report, c, i),
-                                   [drill.choice, drill.picked], [image_in, label_in],
-                                   api_visibility='private', queue=False)
-        _then_segment(event, then)
+        for index, button in enumerate(drill.buttons):
+            event = button.click(lambda c, i=index: open_drill_image(report, c, i),
+                                 drill.choice, [image_in, label_in], api_visibility='private',
+                                 queue=False)
+            _then_segment(event, then)
 
 
 def build_dataset_tab(report: Optional[dict]) -> DatasetTab:
@@ -265,30 +265,46 @@ def build_dataset_tab(report: Optional[dict]) -> DatasetTab:
     return DatasetTab(report, buttons, drilldown)
 
 
+def drill_slots(report: dict, choice: Optional[int], slots: int) -> list:
+    """Updates of the ``slots`` strips, then of their buttons, for confusion ``choice``."""
+    items = drill_items(report, choice)
+    names = [e['name'] for e in report['confusion_changes'][int(choice)].get('images') or []
+             if e.get('file')] if items else []
+    pictures = [gr.update(value=items[i][0], label=items[i][1], visible=True) if i < len(items)
+                else gr.update(value=None, visible=False) for i in range(slots)]
+    buttons = [gr.update(value=f'Open {names[i]} in the Segment tab', visible=True)
+               if i < len(items) else gr.update(visible=False) for i in range(slots)]
+    return pictures + buttons
+
+
 def build_drilldown(report: dict, table: gr.Dataframe) -> Optional[Drilldown]:
     """The confusion choice and its images, under the confusion table (inside the tab)."""
     choices = confusion_choices(report)
     if not choices:
         return None
+    slots = max(len(c.get('images') or []) for c in report['confusion_changes'])
+    first = drill_slots(report, choices[0][1], slots)
+    images, buttons = [], []
     with gr.Column(elem_id='dataset-drilldown'):
-        choice = gr.Dropdown(choices, value=choices[0][1], label='Images of the confusion',
+        choice = gr.Dropdown(choices, value=choices[0][1], label='Images of the confusion '
+                             '(image | ground truth | baseline | SSA-Seg | error map)',
                              interactive=True, elem_id='dataset-drill-choice')
-        images = gr.Gallery(drill_items(report, choices[0][1]), columns=1, height='auto',
-                            label='image | ground truth | baseline | SSA-Seg | error map',
-                            allow_preview=False, elem_id='dataset-drill-images')
-        picked = gr.State(0)
-        button = gr.Button('Open the chosen image in the Segment tab', size='sm',
-                           elem_id='dataset-drill-open')
-    choice.change(lambda c: (drill_items(report, c), 0), choice, [images, picked],
+        for i in range(slots):
+            images.append(gr.Image(format='png', interactive=False, show_label=True,
+                                   elem_id=f'dataset-drill-row-{i}', **_props(first[i])))
+            buttons.append(gr.Button(size='sm', elem_id=f'dataset-drill-open-{i}',
+                                     **_props(first[slots + i])))
+    choice.change(lambda c: drill_slots(report, c, slots), choice, images + buttons,
                   api_visibility='private', queue=False)
     valid = {i for _, i in choices}
-
-    def picked_image(evt: gr.SelectData):
-        return evt.index
 
     def row_choice(evt: gr.SelectData):
         row = evt.index[0] if isinstance(evt.index, (list, tuple)) else evt.index
         return row if row in valid else gr.skip()
-    images.select(picked_image, None, picked, api_visibility='private', queue=False)
     table.select(row_choice, None, choice, api_visibility='private', queue=False)
-    return Drilldown(choice, images, picked, button)
+    return Drilldown(choice, images, buttons)
+
+
+def _props(update: dict) -> dict:
+    """A gr.update's values as constructor keywords (the first confusion's slots)."""
+    return {k: v for k, v in update.items() if k != '__type__'}

@@ -70,6 +70,11 @@ def test_choosing_a_confusion_shows_its_images_and_opens_them(tmp_path):
     assert open(image, 'rb').read() == (tmp_path / '1.png').read_bytes()
     assert label.endswith('1_label.png')
     assert dataset_tab.drill_items(report, 5) == []
+    # the slots: two strips and their buttons shown, a third slot hidden
+    slots = dataset_tab.drill_slots(report, 0, 3)
+    assert [u['visible'] for u in slots] == [True, True, False, True, True, False]
+    assert slots[1]['label'] == items[1][1] and slots[4]['value'] == \
+        'Open 1.png in the Segment tab'
     with pytest.raises(gr.Error, match='confusion'):
         dataset_tab.open_drill_image(report, None, 0)
     with pytest.raises(gr.Error, match='images'):
@@ -88,16 +93,22 @@ def test_drilldown_in_a_page_wired_to_the_segment_inputs(tmp_path):
                                                        outputs=done))
     config = page.get_config_file()
     ids = {c['id']: c.get('props', {}).get('elem_id') for c in config['components']}
-    assert {'dataset-drill-choice', 'dataset-drill-images', 'dataset-drill-open',
+    assert {'dataset-drill-choice', 'dataset-drill-row-0', 'dataset-drill-row-1',
+            'dataset-drill-open-0', 'dataset-drill-open-1',
             'dataset-breakdown-chart'} <= set(ids.values())
     deps = config['dependencies']
-    opens = [d for d in deps if any(ids.get(t[0]) == 'dataset-drill-open' for t in d['targets'])]
-    assert len(opens) == 1 and opens[0]['outputs'] == [image_in._id, label_in._id]
-    assert sum(bool(d.get('js')) and 'Segment' in d['js'] for d in deps) == 1
-    assert sum(d['outputs'] == [done._id] for d in deps) == 1
-    # the table's row choice and the drop-down both lead to the gallery
-    selects = {ids.get(t[0]) for d in deps for t in d['targets'] if t[1] == 'select'}
-    assert {'dataset-confusions', 'dataset-drill-images'} <= selects
+    opens = [d for d in deps
+             if any((ids.get(t[0]) or '').startswith('dataset-drill-open') for t in d['targets'])]
+    assert len(opens) == 2 and all(d['outputs'] == [image_in._id, label_in._id] for d in opens)
+    assert sum(bool(d.get('js')) and 'Segment' in d['js'] for d in deps) == 2
+    assert sum(d['outputs'] == [done._id] for d in deps) == 2
+    # choosing a row of the confusion table sets the drop-down, which fills the slots
+    selects = [d for d in deps for t in d['targets'] if t[1] == 'select']
+    assert [ids[t[0]] for d in selects for t in d['targets']] == ['dataset-confusions']
+    choice = next(i for i, e in ids.items() if e == 'dataset-drill-choice')
+    assert selects[0]['outputs'] == [choice]
+    fills = [d for d in deps if any(t[0] == choice and t[1] == 'change' for t in d['targets'])]
+    assert len(fills) == 1 and len(fills[0]['outputs']) == 4
 
 
 @pytest.mark.slow
@@ -125,13 +136,13 @@ def test_drilldown_in_the_browser_opens_the_chosen_image(tmp_path):
         page = browser.new_page(viewport={'width': 1400, 'height': 1900})
         page.goto(server.url, wait_until='load')
         page.get_by_role('tab', name='Dataset').click()
-        drill = page.locator('#dataset-drill-images')
+        drill = page.locator('#dataset-drilldown')
         drill.get_by_text(first['images'][0]['name']).first.wait_for(timeout=60_000)
         page.locator('#dataset-confusions [data-testid="cell-1-0"]').click()   # row 2
         drill.get_by_text(f'{chosen}: {second["true"]} as {second["pred"]}').wait_for(
             timeout=60_000)
-        drill.locator('.thumbnail-item').nth(1).click()
-        page.locator('#dataset-drill-open').click()
+        page.wait_for_function(shown, arg='dataset-drill-row-1', timeout=60_000)
+        page.locator('#dataset-drill-open-1').click()
         page.wait_for_function(shown, arg='ssa-mask', timeout=120_000)
         assert page.locator('#image-input').is_visible()          # the Segment tab is shown
         assert chosen in page.locator('#image-input img').first.get_attribute('src')
