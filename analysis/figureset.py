@@ -103,7 +103,8 @@ class FigureSet:
         """Training runs of ``role`` as (label, log files), e.g. one per training seed: from
         ``logs[role]`` (a list of files: one run; a list of lists or a {label: files} dict:
         several), else the manifest entry's ``seeds`` list (``val_curve``, ``train_log`` of
-        each seed, labelled ``seed N``), else its own ``val_curve`` / ``train_log``."""
+        each seed, labelled ``seed N``), else its own ``val_curve`` / ``train_log``. Each key
+        may be a list of files (a run resumed from a checkpoint: one log per session)."""
         if role in self.logs:
             given = self.logs[role]
             if isinstance(given, dict):
@@ -116,7 +117,9 @@ class FigureSet:
         root = _manifest_root(spec)
 
         def files(entry) -> List[Path]:
-            return [root / entry[key] for key in ('val_curve', 'train_log') if entry.get(key)]
+            # a key may name several files: a resumed run's sessions each write a log
+            return [root / name for key in ('val_curve', 'train_log') if entry.get(key)
+                    for name in (entry[key] if isinstance(entry[key], list) else [entry[key]])]
         if extra.get('seeds'):
             return [(f'seed {s["seed"]}', files(s)) for s in extra['seeds']]
         return [('', files(extra))] if files(extra) else []

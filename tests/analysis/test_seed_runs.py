@@ -107,11 +107,12 @@ def test_manifest_seeds_are_the_runs(tmp_path):
         extra = {'val_curve': 'logs/m.json', 'train_log': 'logs/m_scalars.json',
                  'seeds': [{'seed': 0, 'val_curve': 'logs/m.json'},
                            {'seed': 1, 'val_curve': 'logs/seed1/m.json',
-                            'train_log': 'logs/seed1/s.json'}]}
+                            'train_log': ['logs/seed1/s.json', 'logs/seed1/resumed.json']}]}
     fs = FigureSet(specs={'baseline': Spec()})
     runs = fs.log_runs('baseline')
     assert [label for label, _ in runs] == ['seed 0', 'seed 1']
-    assert runs[1][1] == [tmp_path / 'logs/seed1/m.json', tmp_path / 'logs/seed1/s.json']
+    assert runs[1][1] == [tmp_path / 'logs/seed1/m.json', tmp_path / 'logs/seed1/s.json',
+                          tmp_path / 'logs/seed1/resumed.json']
     assert fs.log_files('baseline') == [tmp_path / 'logs/m.json']
     Spec.extra = {k: v for k, v in Spec.extra.items() if k != 'seeds'}
     assert fs.log_runs('baseline') == [('', [tmp_path / 'logs/m.json',
