@@ -246,6 +246,7 @@ def curves_matplotlib(data: CurvesData):
         xs, ys, spread = _role_lines(data, role)
         if spread is not None:
             ax.fill_between(xs, *spread, color=color, alpha=0.2, lw=0)
+            name += f' (mean of {len(data.runs[role])} runs)'
         ax.plot(xs, ys, color=color, marker=marker, ms=2.5, lw=1.0)
         handles.append(Line2D([], [], color=color, marker=marker, ms=3, label=name))
     if data.baseline_final is not None:
