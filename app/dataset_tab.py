@@ -78,7 +78,10 @@ def summary_markdown(report: Optional[dict]) -> str:
     paired = report.get('delta_miou') or {}
     note = (f'\n95% intervals: paired image bootstrap ({paired["resamples"]} resamples, seed '
             f'{paired["seed"]}); p: paired permutation test ({paired["permutations"]} '
-            'permutations, two-sided).\n' if paired else '')
+            'permutations, two-sided'
+            + ('' if paired.get('exact') else
+               f'; the smallest p it can give is 1/{paired["permutations"] + 1}')
+            + ').\n' if paired else '')
     return (
         f'**{report.get("pair", "")}** on {report["num_images"]} images of '
         f'`{report.get("dataset_type", "")}` split `{report.get("split", "")}` '
