@@ -41,13 +41,14 @@ class FigureSet:
         name the training logs Fig. 4 reads.
     images: (image path, label path or None) pairs.
     extractions: role -> one Extraction per image, filled lazily (or given, in tests).
-    logs: role -> list of log files (overrides the specs' ``val_curve`` / ``train_log``).
+    logs: role -> list of log files of one run, or several runs (a list of such lists, or
+        a {label: files} dict); overrides the specs' ``val_curve`` / ``train_log`` / ``seeds``.
     progress: called with a short text before each slow step (the paper command's bar).
     """
     specs: Dict[str, object] = field(default_factory=dict)
     images: List[Tuple[Path, Optional[Path]]] = field(default_factory=list)
     extractions: Dict[str, List[object]] = field(default_factory=dict)
-    logs: Dict[str, List[Path]] = field(default_factory=dict)
+    logs: Dict[str, object] = field(default_factory=dict)
     device: str = 'cpu'
     name: str = ''
     progress: Optional[Callable[[str], None]] = None
@@ -94,13 +95,34 @@ class FigureSet:
         return [self.extraction(role, i) for i in range(n)]
 
     def log_files(self, role: str) -> List[Path]:
-        """Training logs of ``role``: the validation curve and the run's own log."""
+        """Training logs of ``role``'s first run: the validation curve and the run's own log."""
+        runs = self.log_runs(role)
+        return runs[0][1] if runs else []
+
+    def log_runs(self, role: str) -> List[Tuple[str, List[Path]]]:
+        """Training runs of ``role`` as (label, log files), e.g. one per training seed: from
+        ``logs[role]`` (a list of files: one run; a list of lists or a {label: files} dict:
+        several), else the manifest entry's ``seeds`` list (``val_curve``, ``train_log`` of
+        each seed, labelled ``seed N``), else its own ``val_curve`` / ``train_log``. Each key
+        may be a list of files (a run resumed from a checkpoint: one log per session)."""
         if role in self.logs:
-            return [Path(p) for p in self.logs[role]]
+            given = self.logs[role]
+            if isinstance(given, dict):
+                return [(str(k), [Path(p) for p in v]) for k, v in given.items()]
+            if given and all(isinstance(g, (list, tuple)) for g in given):
+                return [(f'run {i + 1}', [Path(p) for p in g]) for i, g in enumerate(given)]
+            return [('', [Path(p) for p in given])]
         spec = self.specs.get(role)
         extra = getattr(spec, 'extra', None) or {}
         root = _manifest_root(spec)
-        return [root / extra[key] for key in ('val_curve', 'train_log') if extra.get(key)]
+
+        def files(entry) -> List[Path]:
+            # a key may name several files: a resumed run's sessions each write a log
+            return [root / name for key in ('val_curve', 'train_log') if entry.get(key)
+                    for name in (entry[key] if isinstance(entry[key], list) else [entry[key]])]
+        if extra.get('seeds'):
+            return [(f'seed {s["seed"]}', files(s)) for s in extra['seeds']]
+        return [('', files(extra))] if files(extra) else []
 
 
 def _manifest_root(spec) -> Path:

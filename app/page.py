@@ -90,6 +90,8 @@ def connect_segment_runs(registry: PairRegistry, segment: SegmentTab, analysis: 
         example_run.then(None, js="() => document.querySelector('#viewer')?.scrollIntoView("
                                   "{block: 'start', behavior: 'instant'})")
     dataset_tab.connect(segment.image_in, segment.label_in, segment_event, details_event)
+    dataset_tab.connect_drilldown(segment.image_in, segment.label_in, segment_event,
+                                  details_event)
 
 
 def build_demo(registry: PairRegistry, *, examples_dir: Path = EXAMPLES_DIR,

@@ -18,6 +18,12 @@
    seed) and so changes every later dropout mask; checkpoint saving draws nothing, so the
    model is bit-identical to one trained without the curve.
 
+5. with ``--seed N`` (N != 0) the same run with ``randomness.seed=N`` (nothing else
+   changes): the model goes to checkpoints/seeds/<name>_seed<N>.pth, its curve and log to
+   checkpoints/logs/<name>/seed<N>/, and the manifest gains (or updates) one item of the
+   model's ``seeds`` list, ``{seed, checkpoint, val_mIoU, val_curve}``; seed 0 is the
+   shipped model itself. The model's own entry is left as it is.
+
 The shipped pair was trained by two runs at once, one per core:
     export OMP_NUM_THREADS=1
     python scripts/train_demo_pair.py --only synthscenes_baseline &
@@ -55,17 +61,16 @@ def run(args, log):
         subprocess.run(args, check=True, stdout=fh, stderr=subprocess.STDOUT, cwd=ROOT)
 
 
-def ship_logs(name, config, work_dir, data_root):
+def ship_logs(name, config, work_dir, data_root, out):
     """Evaluate every ``iter_*.pth`` of ``work_dir`` on the whole val set; write the curve
-    (and a copy of the run's scalars.json) under checkpoints/logs/<name>/. Returns the
-    manifest keys naming them."""
+    (and a copy of the run's scalars.json) under ``out`` (checkpoints/logs/<name>/[seed<N>/]).
+    Returns the manifest keys naming them."""
     import json
     import shutil
 
     from ssa_seg.apis import init_model
     from ssa_seg.evaluation import evaluate
 
-    out = ROOT / 'checkpoints' / 'logs' / name
     os.makedirs(out, exist_ok=True)
     runs = sorted(p for p in work_dir.iterdir() if p.is_dir() and p.name[:2] == '20')
     scalars = runs[-1] / 'vis_data' / 'scalars.json'
@@ -83,6 +88,35 @@ def ship_logs(name, config, work_dir, data_root):
     return dict(train_log=f'{rel}/scalars.json', val_curve=f'{rel}/val_curve.json')
 
 
+def add_seed(entry, run_entry):
+    """Put ``run_entry`` (one seed's ``{seed, checkpoint, val_mIoU, val_curve, ...}``) in the
+    model entry's ``seeds`` list, replacing a previous run of that seed; seed 0, the shipped
+    model, is listed first from the entry's own keys. Sorted by seed."""
+    shipped = dict(seed=0, checkpoint=entry['checkpoint'], val_mIoU=entry['val_mIoU'],
+                   val_curve=entry.get('val_curve'), train_log=entry.get('train_log'),
+                   train_minutes=entry.get('train_minutes'))
+    runs = {r['seed']: r for r in entry.get('seeds') or [shipped]}
+    runs[run_entry['seed']] = run_entry
+    entry['seeds'] = [runs[s] for s in sorted(runs)]
+
+
+def train_options(args):
+    """The ``--cfg-options`` of a run: the data root, and the seed, schedule and checkpoint
+    interval when they differ from the config's."""
+    options = [f'data_root={args.data_root}',
+               f'train_dataloader.dataset.data_root={args.data_root}',
+               f'val_dataloader.dataset.data_root={args.data_root}',
+               f'test_dataloader.dataset.data_root={args.data_root}']
+    if args.seed:
+        options.append(f'randomness.seed={args.seed}')
+    if args.iters:
+        options.append(f'train_cfg.max_iters={args.iters}')
+    if args.curve_interval:
+        options += [f'default_hooks.checkpoint.interval={args.curve_interval}',
+                    'default_hooks.checkpoint.max_keep_ckpts=-1']
+    return options
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--iters', type=int, default=None, help='override max_iters')
@@ -91,6 +125,10 @@ def main():
     parser.add_argument('--only', choices=list(MODELS), help='train one model only')
     parser.add_argument('--skip-train', action='store_true',
                         help='only export, evaluate and record an already trained work dir')
+    parser.add_argument('--seed', type=int, default=0,
+                        help='training seed (randomness.seed); 0 is the shipped model, any other '
+                             'seed is stored under checkpoints/seeds/ and in the manifest\'s '
+                             '``seeds`` list of the model')
     parser.add_argument('--curve-interval', type=int, default=None,
                         help='keep a checkpoint every N iterations and evaluate each on the '
                              'val set afterwards (the validation curve)')
@@ -106,21 +144,14 @@ def main():
             ROOT / 'work_dirs' / 'generate.log')
     manifest_path = ROOT / 'checkpoints' / 'manifest.yaml'
     os.makedirs(ROOT / 'checkpoints', exist_ok=True)
-    entries = {}
+    entries, seeds = {}, {}
 
     for name, config in MODELS.items():
         if args.only and name != args.only:
             continue
-        work_dir = ROOT / args.work_root / name
-        options = [f'data_root={args.data_root}',
-                   f'train_dataloader.dataset.data_root={args.data_root}',
-                   f'val_dataloader.dataset.data_root={args.data_root}',
-                   f'test_dataloader.dataset.data_root={args.data_root}']
-        if args.iters:
-            options.append(f'train_cfg.max_iters={args.iters}')
-        if args.curve_interval:
-            options += [f'default_hooks.checkpoint.interval={args.curve_interval}',
-                        'default_hooks.checkpoint.max_keep_ckpts=-1']
+        suffix = f'_seed{args.seed}' if args.seed else ''
+        work_dir = ROOT / args.work_root / (name + suffix)
+        options = train_options(args)
         command = ['python', '-m', 'ssa_seg.train', config,
                    '--work-dir', os.path.relpath(work_dir, ROOT)]
         t0 = time.time()
@@ -134,7 +165,9 @@ def main():
             start = time.mktime(time.strptime(started.name, '%Y%m%d_%H%M%S'))
             minutes = (os.path.getmtime(last) - start) / 60
         model = init_model(config, last)
-        checkpoint = f'checkpoints/{name}.pth'
+        checkpoint = (f'checkpoints/seeds/{name}{suffix}.pth' if args.seed
+                      else f'checkpoints/{name}.pth')
+        os.makedirs(ROOT / os.path.dirname(checkpoint), exist_ok=True)
         save_weights(model, ROOT / checkpoint, meta=dict(dataset_meta=model.dataset_meta,
                                                          config=config))
         model = init_model(config, ROOT / checkpoint)
@@ -144,7 +177,13 @@ def main():
               f'{minutes:.1f} min', flush=True)
         logs = {}
         if args.curve_interval:
-            logs = ship_logs(name, config, work_dir, data_root)
+            out = ROOT / 'checkpoints' / 'logs' / name / (f'seed{args.seed}' if args.seed else '')
+            logs = ship_logs(name, config, work_dir, data_root, out)
+        if args.seed:
+            seeds[name] = dict(seed=args.seed, checkpoint=checkpoint,
+                               val_mIoU=round(full['mIoU'], 2), val_curve=logs.get('val_curve'),
+                               train_log=logs.get('train_log'), train_minutes=round(minutes, 1))
+            continue
         entries[name] = dict(
             name=name, config=config, checkpoint=checkpoint,
             classes=list(model.dataset_meta['classes']),
@@ -161,6 +200,8 @@ def main():
     # Re-read just before writing: the two models may be trained by two processes at once.
     old = yaml.safe_load(manifest_path.read_text()) if manifest_path.exists() else {}
     entries = {**{m['name']: m for m in (old or {}).get('models', [])}, **entries}
+    for name, run_entry in seeds.items():
+        add_seed(entries[name], run_entry)
     manifest = dict(models=[entries[n] for n in MODELS if n in entries], pairs=[PAIR])
     manifest_path.write_text(
         '# The model zoo read by the app and the analysis tools (see ssa_seg/zoo/manifest.py).\n'

@@ -12,8 +12,11 @@ read with the SSA-Seg model config's data set type and test pipeline (ADE20K's
 ``--manifest`` for another zoo) or ``--baseline CFG CKPT --ssa CFG CKPT``. Writes
 summary.json, per_class.csv, the per-class delta chart, the confusion difference (table and
 chart) and the gallery (PNGs and one PDF page) into --out: see
-:mod:`analysis.dataset.report`. With ``--launcher pytorch`` (under torchrun) each
-process takes a share of the images and rank 0 merges and writes.
+:mod:`analysis.dataset.report`. The summary holds the paired statistics
+(:mod:`analysis.paired`: ``--resamples``, ``--seed``), the band/interior breakdown and
+``--drill-images`` images per confusion change (:mod:`analysis.breakdown`). With
+``--launcher pytorch`` (under torchrun) each process takes a share of the images and rank 0
+merges and writes.
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import List, Optional
 
 from ..pair_args import add_pair_arguments, fail
 
@@ -49,6 +53,13 @@ def add_dataset_command(subparsers) -> None:
                      help='longest side of a gallery panel in pixels (default %(default)s)')
     run.add_argument('--top-confusions', type=int, default=10,
                      help='pairs in the confusion difference (default %(default)s)')
+    run.add_argument('--drill-images', type=int, default=5, metavar='N',
+                     help='images shown for each confusion change (default %(default)s)')
+    run.add_argument('--resamples', type=int, default=2000,
+                     help='bootstrap resamples and permutations of the paired statistics '
+                          '(default %(default)s)')
+    run.add_argument('--seed', type=int, default=0,
+                     help='random seed of the bootstrap and permutations (default %(default)s)')
     run.add_argument('--no-pdf', action='store_true', help='PNG charts and gallery only')
     run.add_argument('--device', default='cpu')
     run.add_argument('--launcher', choices=LAUNCHERS, default='none',
@@ -57,13 +68,58 @@ def add_dataset_command(subparsers) -> None:
     parser.set_defaults(func=run_dataset, command_parser=parser)
 
 
+def drilldown_rows(args, summary, baseline, ssa, dataset, totals, palette):
+    """The strips of each confusion change's images (panels at half the gallery's size) and
+    their inputs."""
+    from analysis.breakdown import add_confusion_images, drilldown_choice
+    from analysis.dataset import compare as ds
+
+    add_confusion_images(summary, totals.images, classes_of(summary), args.drill_images)
+    chosen = drilldown_choice(summary['confusion_changes'], totals.images)
+    if not any(chosen.values()):
+        return [], {}
+    return ds.gallery_rows(baseline, ssa, dataset, totals, 0, batch_size=args.batch_size,
+                           palette=palette, max_side=max(64, args.panel_size // 2),
+                           chosen=chosen)
+
+
+def classes_of(summary: dict) -> List[str]:
+    return [c['name'] for c in summary['classes']]
+
+
+def _delta_text(name: str, stats: Optional[dict]) -> str:
+    if not stats or stats.get('value') is None:
+        return f'delta {name}: n/a'
+    lo, hi = stats['ci95'] or (float('nan'), float('nan'))
+    return (f'delta {name} {stats["value"]:+.2f} (95% CI {lo:+.2f} .. {hi:+.2f}, '
+            f'p = {stats["p_value"]:.4g}, {stats["resamples"]} resamples)')
+
+
+def summary_lines(summary: dict) -> str:
+    """The CLI's closing lines: both models' means, the paired deltas, the breakdown."""
+    lines = [f'{summary["num_images"]} images: mIoU {summary["miou_baseline"]:.2f} -> '
+             f'{summary["miou_ssa"]:.2f}, boundary mIoU {summary["mbiou_baseline"]:.2f} -> '
+             f'{summary["mbiou_ssa"]:.2f} ({summary.get("seconds", 0):.1f} s)',
+             _delta_text('mIoU', summary.get('delta_miou')),
+             _delta_text('boundary mIoU', summary.get('delta_mbiou'))]
+    breakdown = summary.get('error_breakdown')
+    if breakdown:
+        for region in ('band', 'interior'):
+            r, ratio = breakdown[region], breakdown['fixed_ratio'][region]
+            lines.append(f'{region}: {r["labelled"]} px, only SSA-Seg right {r["only_ssa"]}, '
+                         f'only baseline right {r["only_baseline"]}'
+                         + (f' ({ratio:.2f}x)' if ratio is not None else ''))
+    return '\n'.join(lines)
+
+
 def run_dataset(args, pair) -> int:
     """Compare ``pair`` (:mod:`analysis.pair_args`) over the data set of the flags."""
     if not Path(args.data_root).is_dir():
         fail(f'data root not found: {args.data_root}')
-    for flag in ('batch_size', 'gallery', 'panel_size', 'top_confusions', 'max_images'):
+    for flag in ('batch_size', 'gallery', 'panel_size', 'top_confusions', 'max_images',
+                 'drill_images', 'resamples'):
         value = getattr(args, flag)
-        if value is not None and value < (0 if flag == 'gallery' else 1):
+        if value is not None and value < (0 if flag in ('gallery', 'drill_images') else 1):
             fail(f'--{flag.replace("_", "-")} must be positive')
     base_spec, ssa_spec, pair_name = pair.baseline, pair.ssa, pair.name
     from ssa_seg.runner_cli import init_distributed
@@ -97,16 +153,16 @@ def run_dataset(args, pair) -> int:
     summary = dict(pair=pair_name, models=dict(baseline=base_spec.name, ssa=ssa_spec.name),
                    data_root=str(args.data_root), split=args.split,
                    dataset_type=type(dataset).__name__,
-                   **ds.summarize(totals, classes, args.top_confusions))
+                   **ds.summarize(totals, classes, args.top_confusions, args.resamples,
+                                  args.seed))
     rows, inputs = ds.gallery_rows(baseline, ssa, dataset, totals, args.gallery,
                                    batch_size=args.batch_size, palette=palette,
                                    max_side=args.panel_size)
+    drill, drill_inputs = drilldown_rows(args, summary, baseline, ssa, dataset, totals, palette)
     summary['seconds'] = round(time.perf_counter() - start, 2)
-    written = write_report(summary, totals.confusion, args.out, rows, inputs, palette,
-                           pdf=not args.no_pdf)
-    print(f'{summary["num_images"]} images: mIoU {summary["miou_baseline"]:.2f} -> '
-          f'{summary["miou_ssa"]:.2f}, boundary mIoU {summary["mbiou_baseline"]:.2f} -> '
-          f'{summary["mbiou_ssa"]:.2f} ({summary["seconds"]:.1f} s)', file=sys.stderr)
+    written = write_report(summary, totals.confusion, args.out, rows, {**inputs, **drill_inputs},
+                           palette, pdf=not args.no_pdf, drilldown=drill)
+    print(summary_lines(summary), file=sys.stderr)
     for path in written:
         print(path)
     return 0

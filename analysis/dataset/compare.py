@@ -29,6 +29,8 @@ import numpy as np
 
 from ssa_seg.classifier import IGNORE_INDEX
 
+from ..breakdown import breakdown_summary, image_breakdown, sum_breakdowns
+from ..paired import DEFAULT_RESAMPLES, DEFAULT_SEED, ImageCounts, paired_summary
 from ..stats import confusion, iou_from_confusion, mean_iou
 from .boundary import band_width, boundary_counts, boundary_iou, class_bands
 
@@ -39,11 +41,13 @@ ROLES = ('baseline', 'ssa')
 
 @dataclass
 class ImageRecord:
-    """One image's numbers: its position in the data set, name and per-model mIoU (0..1)."""
+    """One image's numbers: its position in the data set, name and per-model mIoU (0..1),
+    and its counts for the paired statistics and the drill-down (:mod:`analysis.paired`)."""
     index: int
     name: str
     img_path: str
     miou: Dict[str, Optional[float]]
+    counts: Optional[ImageCounts] = None
 
 
 @dataclass
@@ -69,14 +73,16 @@ class DatasetTotals:
         k = self.num_classes
         d = band_width(label.shape)
         label_bands = class_bands(label, d)
-        miou = {}
+        miou, matrices, bounds = {}, {}, {}
         for role in ROLES:
-            matrix = confusion(preds[role], label, k, ignore_index)
+            matrices[role] = matrix = confusion(preds[role], label, k, ignore_index)
             self.confusion[role] += matrix
-            self.boundary[role] += boundary_counts(preds[role], label, k, d, label_bands,
-                                                   ignore_index)
+            bounds[role] = boundary_counts(preds[role], label, k, d, label_bands, ignore_index)
+            self.boundary[role] += bounds[role]
             miou[role] = mean_iou(iou_from_confusion(matrix))
-        self.images.append(ImageRecord(index, name, img_path, miou))
+        counts = ImageCounts.of(matrices, bounds, image_breakdown(
+            label, preds['baseline'], preds['ssa'], label_bands, k, ignore_index))
+        self.images.append(ImageRecord(index, name, img_path, miou, counts))
 
     @classmethod
     def merge(cls, parts: Sequence['DatasetTotals']) -> 'DatasetTotals':
@@ -125,13 +131,16 @@ def gallery_choice(images: Sequence[ImageRecord], k: int) -> Dict[str, List[Imag
     return dict(gain=gain, loss=loss)
 
 
-def summarize(totals: DatasetTotals, classes: Sequence[str], top_confusions: int = 10
-              ) -> dict:
-    """The numbers of ``summary.json`` (percent; null where a class has no value)."""
+def summarize(totals: DatasetTotals, classes: Sequence[str], top_confusions: int = 10,
+              resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED) -> dict:
+    """The numbers of ``summary.json`` (percent; null where a class has no value), with the
+    paired statistics (:mod:`analysis.paired`, ``resamples`` and ``seed``), the band/interior
+    breakdown (:mod:`analysis.breakdown`; each confusion change's images are added by
+    :func:`analysis.breakdown.add_confusion_images`)."""
     iou = {r: iou_from_confusion(totals.confusion[r]) for r in ROLES}
     biou = {r: boundary_iou(totals.boundary[r]) for r in ROLES}
     pixels = totals.confusion['baseline'].sum(1)
-    return dict(
+    summary = dict(
         num_images=len(totals.images),
         miou_baseline=_pct(mean_iou(iou['baseline'])), miou_ssa=_pct(mean_iou(iou['ssa'])),
         mbiou_baseline=_pct(mean_iou(biou['baseline'])),
@@ -146,6 +155,14 @@ def summarize(totals: DatasetTotals, classes: Sequence[str], top_confusions: int
         confusion_changes=confusion_changes(totals.confusion['baseline'],
                                             totals.confusion['ssa'], classes, top_confusions),
     )
+    if totals.images and all(r.counts is not None for r in totals.images):
+        paired = paired_summary([r.counts for r in totals.images], resamples, seed)
+        for entry, intervals in zip(summary['classes'], paired.pop('per_class')):
+            entry.update(intervals)
+        summary.update(paired)
+        summary['error_breakdown'] = breakdown_summary(
+            sum_breakdowns([r.counts.breakdown for r in totals.images], len(classes)), classes)
+    return summary
 
 
 # --------------------------------------------------------------------------- data
@@ -289,18 +306,22 @@ def _fit(panel: np.ndarray, max_side: int, nearest: bool) -> np.ndarray:
 
 
 def gallery_rows(baseline, ssa, dataset, totals: DatasetTotals, k: int, *, batch_size: int,
-                 palette, ignore_index: int = IGNORE_INDEX, max_side: int = 256):
-    """The gallery (:func:`gallery_choice`) as :class:`analysis.dataset.gallery.GalleryRow` objects,
-    panels at most ``max_side`` pixels, and the inputs to copy ({name: img_path, label}).
+                 palette, ignore_index: int = IGNORE_INDEX, max_side: int = 256,
+                 chosen: Optional[Dict[str, List[ImageRecord]]] = None):
+    """The gallery (:func:`gallery_choice`, or ``chosen``: kind -> records, e.g. the
+    drill-down's) as :class:`analysis.dataset.gallery.GalleryRow` objects, panels at most
+    ``max_side`` pixels, and the inputs to copy ({name: img_path, label}).
 
     The models run again on the whole block each chosen image was in, so its masks are
     exactly those that were counted (a batch of another size may round differently)."""
     from .. import io as image_io
     from .gallery import GalleryRow, gallery_panels
 
-    chosen = gallery_choice(totals.images, k)
-    wanted = {r.index: (kind, rank + 1, r) for kind, records in chosen.items()
-              for rank, r in enumerate(records)}
+    chosen = gallery_choice(totals.images, k) if chosen is None else chosen
+    wanted: Dict[int, list] = {}
+    for kind, records in chosen.items():
+        for rank, r in enumerate(records):
+            wanted.setdefault(r.index, []).append((kind, rank + 1, r))
     blocks = sorted({index // batch_size for index in wanted})
     rows, inputs = {}, {}
     models = dict(baseline=baseline, ssa=ssa)
@@ -309,7 +330,7 @@ def gallery_rows(baseline, ssa, dataset, totals: DatasetTotals, k: int, *, batch
         for index, data, preds in predict_block(models, dataset, block):
             if index not in wanted:
                 continue
-            kind, rank, record = wanted[index]
+            record = wanted[index][0][2]
             label = sample_label(data)
             rgb = image_io.load_image(record.img_path).rgb
             if rgb.shape[:2] != label.shape:
@@ -317,9 +338,11 @@ def gallery_rows(baseline, ssa, dataset, totals: DatasetTotals, k: int, *, batch
             panels = gallery_panels(rgb, label, preds['baseline'], preds['ssa'], palette,
                                     totals.num_classes, ignore_index)
             panels = [_fit(p, max_side, nearest=i > 0) for i, p in enumerate(panels)]
-            rows[index] = GalleryRow(kind, rank, record.name,
-                                     _pct(record.miou['baseline']), _pct(record.miou['ssa']),
-                                     panels)
+            for kind, rank, _ in wanted[index]:
+                rows[kind, rank] = GalleryRow(kind, rank, record.name,
+                                              _pct(record.miou['baseline']),
+                                              _pct(record.miou['ssa']), panels)
             inputs[record.name] = dict(img_path=record.img_path, label=label)
-    ordered = [rows[r.index] for kind in ('gain', 'loss') for r in chosen[kind]]
+    ordered = [rows[kind, rank + 1] for kind, records in chosen.items()
+               for rank in range(len(records))]
     return ordered, inputs

@@ -7,9 +7,13 @@ Layout of a report folder::
     per_class.csv                class, pixels, IoU and boundary IoU of both models, deltas
     confusion.json               both K x K confusion matrices (rows ground truth)
     confusion_difference.csv     the pairs (true, predicted) whose count changed most
-    per_class_delta.png/.pdf     per-class IoU and boundary-IoU deltas (SSA-Seg - baseline)
+    per_class_delta.png/.pdf     per-class IoU and boundary-IoU deltas (SSA-Seg - baseline),
+                                 with their 95% paired-bootstrap intervals as error bars
     confusion_difference.png/.pdf
+    error_breakdown.png/.pdf     boundary band vs interior (analysis.breakdown_chart)
     gallery/<kind>_<rank>_<stem>.png   one row per image: image | GT | baseline | SSA-Seg | error
+                                 (kinds gain, loss, and confusion<NN>: the images of the NN-th
+                                 confusion change, named in its ``images``)
     gallery/inputs/<name>        the gallery images (copied) and labels (indexed PNG), so that
                                  the app can open them in its Segment tab
     gallery.pdf                  all gallery rows on one page
@@ -67,14 +71,22 @@ def delta_figure(summary: dict):
     fig = new_figure(5.0, max(2.0, 0.8 + 0.28 * len(rows)))
     ax = fig.subplots()
     y = np.arange(len(rows))
+    intervals = {c['name']: c for c in summary['classes']}
     for offset, key, colour, text in ((-0.2, 'iou_delta', DELTA_COLOURS[0], 'IoU'),
                                       (0.2, 'biou_delta', DELTA_COLOURS[1], 'boundary IoU')):
         values = [r[key] if r[key] is not None else 0.0 for r in rows]
-        ax.barh(y + offset, values, height=0.4, color=colour, label=text)
+        ci = [intervals[r['name']].get(f'delta_{key.split("_")[0]}_ci95') for r in rows]
+        # error bars: the 95% paired-bootstrap interval around each delta
+        xerr = None if not any(ci) else np.array(
+            [[max(v - c[0], 0), max(c[1] - v, 0)] if c else [0, 0]
+             for v, c in zip(values, ci)]).T
+        ax.barh(y + offset, values, height=0.4, color=colour, label=text, xerr=xerr,
+                error_kw=dict(elinewidth=0.7, capsize=1.5, ecolor='#333333'))
     ax.set_yticks(y, [r['name'] for r in rows])
     ax.invert_yaxis()
     ax.axvline(0, color='#333333', linewidth=0.8)
-    ax.set_xlabel('SSA-Seg - baseline (percentage points)')
+    ax.set_xlabel('SSA-Seg - baseline (percentage points)'
+                  + ('; bars: 95% paired-bootstrap interval' if summary.get('delta_miou') else ''))
     ax.set_title(f'mIoU {summary["miou_baseline"]:.2f} -> {summary["miou_ssa"]:.2f}, '
                  f'mBIoU {summary["mbiou_baseline"]:.2f} -> {summary["mbiou_ssa"]:.2f}',
                  fontsize=8)
@@ -140,8 +152,12 @@ def write_gallery(rows: Sequence[GalleryRow], out: Path, inputs: Dict[str, dict]
 
 def write_report(summary: dict, confusions: Dict[str, np.ndarray], out: os.PathLike,
                  gallery: Sequence[GalleryRow] = (), gallery_inputs: Optional[dict] = None,
-                 palette=None, pdf: bool = True) -> List[str]:
-    """Every file of the report folder (see the module doc); returns the paths written."""
+                 palette=None, pdf: bool = True, drilldown: Sequence[GalleryRow] = ()
+                 ) -> List[str]:
+    """Every file of the report folder (see the module doc); returns the paths written.
+    ``drilldown``: the strips of the confusion changes' images (kinds ``confusion<NN>``)."""
+    from ..breakdown import attach_drilldown
+    from ..breakdown_chart import breakdown_figure
     from ..figures.paper import save_matplotlib
 
     out = Path(out)
@@ -150,6 +166,11 @@ def write_report(summary: dict, confusions: Dict[str, np.ndarray], out: os.PathL
     summary = dict(summary)
     summary['gallery'] = write_gallery(gallery, out, gallery_inputs or {}, palette,
                                        num_classes, pdf) if gallery else []
+    summary['confusion_changes'] = [dict(c, images=[dict(i) for i in c.get('images') or []])
+                                    for c in summary['confusion_changes']]
+    drill = write_gallery(drilldown, out, gallery_inputs or {}, palette, num_classes,
+                          pdf=False) if drilldown else []
+    attach_drilldown(summary['confusion_changes'], drill)
     written = []
     path = out / SUMMARY
     path.write_text(json.dumps(summary, indent=1) + '\n')
@@ -163,12 +184,14 @@ def write_report(summary: dict, confusions: Dict[str, np.ndarray], out: os.PathL
              **{role: np.asarray(m).tolist() for role, m in confusions.items()})) + '\n')
     written += [out / 'per_class.csv', out / 'confusion_difference.csv', out / 'confusion.json']
     formats = ('png', 'pdf') if pdf else ('png',)
-    for stem, make in (('per_class_delta', delta_figure),
-                       ('confusion_difference', confusion_figure)):
+    charts = [('per_class_delta', delta_figure), ('confusion_difference', confusion_figure)]
+    if summary.get('error_breakdown'):
+        charts.append(('error_breakdown', breakdown_figure))
+    for stem, make in charts:
         fig = make(summary)
         for fmt in formats:
             written.append(Path(save_matplotlib(fig, out / f'{stem}.{fmt}')))
-    written += [out / e['file'] for e in summary['gallery']]
+    written += [out / e['file'] for e in [*summary['gallery'], *drill]]
     if pdf and gallery:
         written.append(out / 'gallery.pdf')
     return [str(p) for p in written]
@@ -203,7 +226,8 @@ def load_report(folder: os.PathLike) -> dict:
 
     summary['folder'] = str(folder)
     summary['charts'] = {stem: inside(f'{stem}.png')
-                         for stem in ('per_class_delta', 'confusion_difference')}
+                         for stem in ('per_class_delta', 'confusion_difference',
+                                      'error_breakdown')}
     gallery = []
     for entry in summary.get('gallery') or []:
         entry = dict(entry, file=inside(entry.get('file')), image=inside(entry.get('image')),
@@ -211,4 +235,8 @@ def load_report(folder: os.PathLike) -> dict:
         if entry['file']:
             gallery.append(entry)
     summary['gallery'] = gallery
+    for change in summary.get('confusion_changes') or []:
+        change['images'] = [dict(e, file=inside(e.get('file')), image=inside(e.get('image')),
+                                 label=inside(e.get('label')))
+                            for e in change.get('images') or []]
     return summary
