@@ -21,7 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-IGNORE_INDEX = 255           # unlabelled pixels, everywhere in the project
+from .upsampled_losses import IGNORE_INDEX, dice_from_sums, upsampled_terms
+
 EPS = 1e-12
 DEFAULT_TEMPERATURE = 15.0   # scale of the cosine logits in the reference
 
@@ -313,9 +314,7 @@ def dice_loss(logits: Tensor, label: Tensor) -> Tensor:
     own = prob.gather(1, target[:, None])[:, 0] * valid               # B x N
     inter = torch.zeros_like(prob_sum).scatter_add(1, target, own)
     count = torch.zeros_like(prob_sum).scatter_add(1, target, valid.to(prob.dtype))
-    present = count > 0
-    dice = 1 - (2 * inter + 1) / (prob_sum + count + 1)
-    return (dice * present).sum() / present.sum().clamp_min(1)
+    return dice_from_sums(inter, prob_sum, count)[0]
 
 
 def boundary_mask(label: Tensor) -> Tensor:
@@ -405,36 +404,33 @@ def ssa_losses(student: SSAOutputs, teacher: Optional[TeacherOutputs], label: Te
     if unknown:
         raise KeyError(f'unknown loss weights {sorted(unknown)}; known: {sorted(LOSS_WEIGHTS)}')
     weights = {**LOSS_WEIGHTS, **(weights or {})}
-    size = label.shape[-2:]
     label = label.long()
-    student_up = _upsample(student.logits, size, align_corners)
-    coarse_up = _upsample(student.coarse, size, align_corners)
     num_valid = (label != IGNORE_INDEX).sum().clamp_min(1)
-
-    def ce(logits: Tensor) -> Tensor:  # mean over valid pixels; 0 (not NaN) if none
-        total = F.cross_entropy(logits, label, ignore_index=IGNORE_INDEX, reduction='sum')
-        return total / num_valid
-
+    # CE and dice at the label's resolution without materialising the upsampled maps
+    # (ssa_seg.upsampled_losses); only the main term gets the student's upsampled logits.
+    _, dice_pred = upsampled_terms(student.logits, label, align_corners, with_ce=False)
+    pre_self, _ = upsampled_terms(student.coarse, label, align_corners, with_dice=False)
     if teacher is None:
-        terms = {'loss_pre_self': ce(coarse_up),
-                 'loss_dice_pred': dice_loss(student_up, label)}
+        terms = {'loss_pre_self': pre_self / num_valid, 'loss_dice_pred': dice_pred}
     else:
-        # Computed (and summed by the runner) in the reference's order.
-        teacher_up = _upsample(teacher.logits, size, align_corners)
+        pre, dice_gt = upsampled_terms(teacher.logits, label, align_corners)
         small = resize_label(label, student.logits.shape[-2:])
+        # In the reference's order (the runner sums them in this order).
         terms = {
-            'loss_pre_self': ce(coarse_up),
-            'loss_pre': ce(teacher_up),
-            'loss_dice_pred': dice_loss(student_up, label),
-            'loss_dice_gt': dice_loss(teacher_up, label),
+            'loss_pre_self': pre_self / num_valid,
+            'loss_pre': pre / num_valid,
+            'loss_dice_pred': dice_pred,
+            'loss_dice_gt': dice_gt,
             'loss_kl': response_distillation_loss(student.logits, teacher.logits, small),
             'loss_dis': semantic_distillation_loss(student.sem_protos, teacher.sem_protos,
                                                    temperature),
             'loss_pos_dis': spatial_distillation_loss(student.pos_protos, teacher.pos_protos),
         }
     terms = {name: value * weights[name] for name, value in terms.items()}
+    student_up = _upsample(student.logits, label.shape[-2:], align_corners)
     if main_loss is not None:
         main = {name: value * weights['loss_ce'] if 'loss' in name else value
                 for name, value in main_loss(student_up).items()}
         return {**main, **terms}
-    return {'loss_ce': ce(student_up) * weights['loss_ce'], **terms}
+    main_ce = F.cross_entropy(student_up, label, ignore_index=IGNORE_INDEX, reduction='sum')
+    return {'loss_ce': main_ce / num_valid * weights['loss_ce'], **terms}
