@@ -98,6 +98,8 @@ def random_batch(model, size=(256, 256), batch=2, seed=0) -> dict:
         sample = SegDataSample(gt_sem_seg=PixelData(data=label))
         sample.set_metainfo(dict(img_shape=size, ori_shape=size, pad_shape=size))
         samples.append(sample)
+    # Training pads to the preprocessor's crop size (512 in the configs): pad to the batch's.
+    model.data_preprocessor.size = tuple(size)
     return model.data_preprocessor(dict(inputs=inputs, data_samples=samples), True)
 
 

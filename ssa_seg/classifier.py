@@ -386,17 +386,21 @@ STUDENT_TERMS = ('loss_ce', 'loss_pre_self', 'loss_dice_pred')
 def ssa_losses(student: SSAOutputs, teacher: Optional[TeacherOutputs], label: Tensor,
                temperature: float = DEFAULT_TEMPERATURE, align_corners: bool = False,
                weights: Optional[Dict[str, float]] = None,
-               main_loss: Optional[Callable[[Tensor], Dict[str, Tensor]]] = None
-               ) -> Dict[str, Tensor]:
+               main_loss: Optional[Callable[[Tensor], Dict[str, Tensor]]] = None,
+               main_loss_resizes: bool = False) -> Dict[str, Tensor]:
     """All eight loss terms of the recipe, each weighted and under its own name.
 
     label: B x h x w long (255 = ignore) at image resolution. Logits are upsampled
     bilinearly to the label for the CE and dice terms; the distillation terms work at
     feature resolution. The main term is the plain CE of the student (``loss_ce``) unless
     ``main_loss`` is given: a function of the upsampled student logits returning the
-    entries that replace it (an mmseg head passes its own ``loss_decode`` this way, so the
-    upsampled logits are shared rather than computed twice). ``weights['loss_ce']`` then
+    entries that replace it (an mmseg head passes its own ``loss_decode`` this way).
+    ``weights['loss_ce']`` then
     scales every loss entry ``main_loss`` returns (not metrics such as ``acc_seg``).
+    ``main_loss_resizes=True``: ``main_loss`` takes the student's logits at feature
+    resolution and resizes them itself (mmseg's ``loss_by_feat`` always does, so handing it
+    upsampled logits would upsample twice).
+    The CE and dice terms never materialise upsampled logits (:mod:`ssa_seg.upsampled_losses`).
     ``teacher=None`` (training without distillation) leaves out every term that needs the
     teacher: only :data:`STUDENT_TERMS` are returned.
     """
@@ -406,9 +410,8 @@ def ssa_losses(student: SSAOutputs, teacher: Optional[TeacherOutputs], label: Te
     weights = {**LOSS_WEIGHTS, **(weights or {})}
     label = label.long()
     num_valid = (label != IGNORE_INDEX).sum().clamp_min(1)
-    # CE and dice at the label's resolution without materialising the upsampled maps
-    # (ssa_seg.upsampled_losses); only the main term gets the student's upsampled logits.
-    _, dice_pred = upsampled_terms(student.logits, label, align_corners, with_ce=False)
+    own_ce = main_loss is None          # the plain CE of the student, computed here
+    main_ce, dice_pred = upsampled_terms(student.logits, label, align_corners, with_ce=own_ce)
     pre_self, _ = upsampled_terms(student.coarse, label, align_corners, with_dice=False)
     if teacher is None:
         terms = {'loss_pre_self': pre_self / num_valid, 'loss_dice_pred': dice_pred}
@@ -427,10 +430,10 @@ def ssa_losses(student: SSAOutputs, teacher: Optional[TeacherOutputs], label: Te
             'loss_pos_dis': spatial_distillation_loss(student.pos_protos, teacher.pos_protos),
         }
     terms = {name: value * weights[name] for name, value in terms.items()}
-    student_up = _upsample(student.logits, label.shape[-2:], align_corners)
-    if main_loss is not None:
-        main = {name: value * weights['loss_ce'] if 'loss' in name else value
-                for name, value in main_loss(student_up).items()}
-        return {**main, **terms}
-    main_ce = F.cross_entropy(student_up, label, ignore_index=IGNORE_INDEX, reduction='sum')
-    return {'loss_ce': main_ce / num_valid * weights['loss_ce'], **terms}
+    if own_ce:
+        return {'loss_ce': main_ce / num_valid * weights['loss_ce'], **terms}
+    logits = student.logits if main_loss_resizes else _upsample(student.logits, label.shape[-2:],
+                                                                align_corners)
+    main = {name: value * weights['loss_ce'] if 'loss' in name else value
+            for name, value in main_loss(logits).items()}
+    return {**main, **terms}

@@ -7,12 +7,12 @@ sigmoid dice, every such tensor is written, normalised, zero-filled for a gradie
 back several times, which made SSA-Seg's training step 2.3x its baseline's on a CPU.
 
 Here the upsampling is split the way PyTorch's bilinear kernel computes it, horizontal
-first, then vertical. The horizontal pass (``F.interpolate`` to h x W, small) is an ordinary
+first, then vertical. The horizontal pass (a matmul to B x h x K x W, small) is an ordinary
 autograd op; :class:`_VerticalTerms` does the vertical pass a band of output rows at a time,
 reduces each band to the loss statistics while it is in cache, and in the backward pass
 recomputes the band and scatters its gradient back onto the h x W rows. No label-size tensor
 is ever materialised, and the values are those of the direct computation (the same
-interpolation arithmetic; sums in a different order: relative differences ~1e-7).
+interpolation weights; sums in a different order: relative differences ~1e-7).
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 IGNORE_INDEX = 255           # unlabelled pixels, everywhere in the project
-BAND_BYTES = 1 << 19      # one band of K x R x W floats: about 0.5 MB, so it stays in cache
+BAND_BYTES = 1 << 20      # one band of R x K x W floats: about 1 MB, so it stays in cache
 
 
 def vertical_weights(n_in: int, n_out: int, align_corners: bool
@@ -65,7 +65,8 @@ def dice_from_sums(inter: Tensor, prob_sum: Tensor, count: Tensor
 class _VerticalTerms(torch.autograd.Function):
     """(CE sum, dice) of the vertical bilinear resize of ``rows`` to the label's height.
 
-    rows: B x K x h x W (already resized horizontally to the label's width); label: B x H x W
+    rows: B x h x K x W (row-major, already resized horizontally to the label's width);
+    label: B x H x W
     long, 255 = ignore. CE sum: sum over valid pixels of ``-log softmax_K``; dice: as
     :func:`ssa_seg.classifier.dice_loss`. Either can be switched off (then 0, no cost).
     """
@@ -103,11 +104,12 @@ class _VerticalTerms(torch.autograd.Function):
         rows, target, valid = ctx.saved_tensors
         i0, i1, w0, w1 = ctx.weights
         grad_rows = torch.zeros_like(rows)
+        minus_one = rows.new_full((band_rows(*rows.shape[-2:]), 1, rows.shape[-1]), -1.0)
         for n, band, tgt, ok, span in _bands(rows, ctx.weights, target, valid, with_span=True):
             grad = None
             if ctx.with_ce:   # softmax - onehot(target)
                 grad = torch.softmax(band, dim=1)
-                grad.scatter_add_(1, tgt[:, None], grad.new_full((tgt.shape[0], 1, tgt.shape[1]), -1.0))
+                grad.scatter_add_(1, tgt[:, None], minus_one[:tgt.shape[0]])
                 grad.mul_(grad_ce)
             if ctx.coeffs is not None:   # sigmoid' * (dP + dI at the target class)
                 d_inter, d_prob = ctx.coeffs
@@ -123,13 +125,18 @@ class _VerticalTerms(torch.autograd.Function):
         return grad_rows, None, None, None, None
 
 
+def band_rows(num_classes: int, width: int) -> int:
+    """Output rows per band: R x K x W floats in about BAND_BYTES."""
+    return max(1, BAND_BYTES // (4 * num_classes * width))
+
+
 def _bands(rows: Tensor, weights, target: Tensor, valid: Tensor, with_span: bool = False):
-    """Yield (image index, K x R x W band of the resized logits, its target, its valid mask
+    """Yield (image index, R x K x W band of the resized logits, its target, its valid mask
     as float [, its output-row slice]) over every image and band of R output rows."""
     b, _, k, w = rows.shape
     i0, i1, w0, w1 = weights
     height = i0.shape[0]
-    step = max(1, BAND_BYTES // (4 * k * w))
+    step = band_rows(k, w)
     for n in range(b):
         for top in range(0, height, step):
             span = slice(top, min(top + step, height))
@@ -147,6 +154,16 @@ def _class_counts(target: Tensor, valid: Tensor, num_classes: int) -> Tensor:
     return torch.bincount(flat, minlength=b * num_classes).reshape(b, num_classes)
 
 
+def resize_matrix(n_in: int, n_out: int, align_corners: bool) -> Tensor:
+    """n_out x n_in matrix of a bilinear resize along one axis (two entries per row)."""
+    i0, i1, w0, w1 = vertical_weights(n_in, n_out, align_corners)
+    matrix = torch.zeros(n_out, n_in)
+    rows = torch.arange(n_out)
+    matrix.index_put_((rows, i0), w0, accumulate=True)
+    matrix.index_put_((rows, i1), w1, accumulate=True)
+    return matrix
+
+
 def upsampled_terms(logits: Tensor, label: Tensor, align_corners: bool = False,
                     with_ce: bool = True, with_dice: bool = True) -> Tuple[Tensor, Tensor]:
     """(CE sum over valid pixels, dice loss) of ``logits`` bilinearly resized to ``label``.
@@ -156,11 +173,13 @@ def upsampled_terms(logits: Tensor, label: Tensor, align_corners: bool = False,
     ``dice_loss(up, label)`` with ``up = F.interpolate(logits, (H, W), mode='bilinear')``,
     to float rounding, gradients included.
     """
-    size = tuple(label.shape[-2:])
-    rows = logits
-    if rows.shape[-1] != size[1]:
-        rows = F.interpolate(rows, size=(rows.shape[-2], size[1]), mode='bilinear',
-                             align_corners=align_corners)
-    # Row-major (B x h x K x W): a band of rows is then one contiguous block to copy.
-    return _VerticalTerms.apply(rows.transpose(1, 2).contiguous(), label, align_corners,
-                                with_ce, with_dice)
+    width = label.shape[-1]
+    # The horizontal pass as a matmul (its backward is one more matmul, much faster than
+    # interpolate's), straight into the row-major B x h x K x W layout the bands are cut from.
+    rows = logits.permute(0, 2, 1, 3)
+    if logits.shape[-1] == width:
+        rows = rows.contiguous()
+    else:
+        weights = resize_matrix(logits.shape[-1], width, align_corners)
+        rows = rows @ weights.to(logits).t()
+    return _VerticalTerms.apply(rows, label, align_corners, with_ce, with_dice)
