@@ -19,7 +19,6 @@ from __future__ import annotations
 from typing import Tuple
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 IGNORE_INDEX = 255           # unlabelled pixels, everywhere in the project
