@@ -14,8 +14,8 @@ median over the rounds, as process CPU time (at 1 thread the robust figure: it e
 time the process waited for a core) and wall time. Printed per model and thread count: the
 SSA-Seg/baseline ratio of the best and of the median (target <= 1.5).
 
-``--profile`` prints instead the top operators (torch.profiler, self CPU time) of one
-SSA-Seg and one baseline SeaFormer-L step at 1 thread.
+``--profile [--models ...]`` prints instead the top operators (torch.profiler, self CPU
+time) of one baseline and one SSA-Seg step at 1 thread (SeaFormer-L unless told).
 
 Run: nice -n 10 .venv/bin/python bench/bench_train.py [--repeats 8] [--threads 1 2] [--profile]
 """
@@ -129,18 +129,19 @@ def interleaved(probes: dict, repeats: int, warmup: int) -> dict:
     return samples
 
 
-def profile(pairs: dict, rows: int) -> None:
+def profile(pairs: dict, rows: int, names) -> None:
     from torch.profiler import ProfilerActivity
     from torch.profiler import profile as torch_profile
 
     torch.set_num_threads(1)
-    for role, model in zip(('baseline', 'SSA-Seg'), pairs['SeaFormer-L']):
-        once = step_probe(model)
-        once()
-        with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
+    for name in names:
+        for role, model in zip(('baseline', 'SSA-Seg'), pairs[name]):
+            once = step_probe(model)
             once()
-        print(f'\n[profile] SeaFormer-L {role}, one training step, 1 thread')
-        print(prof.key_averages().table(sort_by='self_cpu_time_total', row_limit=rows))
+            with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
+                once()
+            print(f'\n[profile] {name} {role}, one training step, 1 thread')
+            print(prof.key_averages().table(sort_by='self_cpu_time_total', row_limit=rows))
 
 
 def main() -> int:
@@ -150,10 +151,12 @@ def main() -> int:
     parser.add_argument('--threads', type=int, nargs='+', default=[1, 2])
     parser.add_argument('--profile', action='store_true', help='print top operators instead')
     parser.add_argument('--rows', type=int, default=20, help='profile rows (default 20)')
+    parser.add_argument('--models', nargs='+', default=['SeaFormer-L'],
+                        choices=['SeaFormer-L', 'SegFormer-B0'], help='models to profile')
     args = parser.parse_args()
     pairs = build_pairs()
     if args.profile:
-        profile(pairs, args.rows)
+        profile(pairs, args.rows, args.models)
         return 0
     print(f'[bench_train] torch {torch.__version__}, {os.cpu_count()} CPUs, load average '
           f'{os.getloadavg()[0]:.2f}; batch 2 x 256 x 256, {NUM_CLASSES} classes; '
@@ -166,7 +169,7 @@ def main() -> int:
                   for role, model in zip(('base', 'ssa'), pair)}
         samples = interleaved(probes, args.repeats, args.warmup)
         for name in pairs:
-            for index, clock in enumerate(('cpu', 'wall')):
+            for index, clock in ((1, 'cpu'), (0, 'wall')):   # once() returns (wall, cpu)
                 base = [x[index] for x in samples[(name, 'base')]]
                 ssa = [x[index] for x in samples[(name, 'ssa')]]
                 bb, sb = min(base), min(ssa)

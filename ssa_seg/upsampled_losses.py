@@ -74,18 +74,21 @@ class _VerticalTerms(torch.autograd.Function):
     def forward(ctx, rows: Tensor, label: Tensor, align_corners: bool, with_ce: bool,
                 with_dice: bool):
         b, h, k, w = rows.shape
-        weights = vertical_weights(h, label.shape[1], align_corners)
+        matrix = resize_matrix(h, label.shape[1], align_corners).to(rows)
         valid = label != IGNORE_INDEX
         target = torch.where(valid, label, torch.zeros_like(label))
         ce_sum = rows.new_zeros(())
         inter, prob_sum = rows.new_zeros(b, k), rows.new_zeros(b, k)
-        for n, band, tgt, ok in _bands(rows, weights, target, valid):
+        lse = rows.new_empty(label.shape) if with_ce else None   # log-sum-exp per pixel
+        for n, span, band, tgt, ok in _bands(rows, matrix, target, valid):
             if with_ce:   # what F.cross_entropy computes: log_softmax, then the target's entry
-                own = torch.log_softmax(band, dim=1).gather(1, tgt[:, None])
-                ce_sum -= own.flatten() @ ok.flatten()
+                log_prob = torch.log_softmax(band, dim=1)
+                ce_sum -= log_prob.gather(1, tgt[:, None]).flatten() @ ok.flatten()
+                lse[n, span] = band[:, 0] - log_prob[:, 0]   # kept for the backward softmax
             if with_dice:
                 prob = band.sigmoid_()
-                prob_sum[n] += torch.einsum('rkw,rw->k', prob, ok)
+                masked = prob if bool(ok.all()) else prob * ok[:, None]
+                prob_sum[n] += masked.sum(dim=(0, 2))
                 inter[n].index_add_(0, tgt.flatten(), (prob.gather(1, tgt[:, None])[:, 0] * ok)
                                     .flatten())
         dice = rows.new_zeros(())
@@ -94,20 +97,18 @@ class _VerticalTerms(torch.autograd.Function):
             count = _class_counts(target, valid, k).to(rows.dtype)
             dice, d_inter, d_prob = dice_from_sums(inter, prob_sum, count)
             ctx.coeffs = (d_inter, d_prob)
-        ctx.save_for_backward(rows, target, valid)
-        ctx.weights, ctx.with_ce = weights, with_ce
+        ctx.save_for_backward(rows, target, valid, matrix, lse)
         return ce_sum, dice
 
     @staticmethod
     def backward(ctx, grad_ce: Tensor, grad_dice: Tensor):
-        rows, target, valid = ctx.saved_tensors
-        i0, i1, w0, w1 = ctx.weights
+        rows, target, valid, matrix, lse = ctx.saved_tensors
         grad_rows = torch.zeros_like(rows)
         minus_one = rows.new_full((band_rows(*rows.shape[-2:]), 1, rows.shape[-1]), -1.0)
-        for n, band, tgt, ok, span in _bands(rows, ctx.weights, target, valid, with_span=True):
+        for n, span, band, tgt, ok in _bands(rows, matrix, target, valid):
             grad = None
-            if ctx.with_ce:   # softmax - onehot(target)
-                grad = torch.softmax(band, dim=1)
+            if lse is not None:   # softmax - onehot(target)
+                grad = (band - lse[n, span][:, None]).exp_()
                 grad.scatter_add_(1, tgt[:, None], minus_one[:tgt.shape[0]])
                 grad.mul_(grad_ce)
             if ctx.coeffs is not None:   # sigmoid' * (dP + dI at the target class)
@@ -118,9 +119,9 @@ class _VerticalTerms(torch.autograd.Function):
                 slope.mul_((d_prob[n] * grad_dice)[:, None]).scatter_add_(1, tgt[:, None], own)
                 grad = slope if grad is None else grad.add_(slope)
             grad.mul_(ok[:, None])   # ignored pixels take no part
-            upper = grad * w1[span][:, None, None]
-            grad_rows[n].index_add_(0, i0[span], grad.mul_(w0[span][:, None, None]))
-            grad_rows[n].index_add_(0, i1[span], upper)
+            first, last, local = _window(matrix, span)
+            grad_rows[n, first:last].view(last - first, -1).addmm_(
+                local.t(), grad.view(grad.shape[0], -1))
         return grad_rows, None, None, None, None
 
 
@@ -129,20 +130,31 @@ def band_rows(num_classes: int, width: int) -> int:
     return max(1, BAND_BYTES // (4 * num_classes * width))
 
 
-def _bands(rows: Tensor, weights, target: Tensor, valid: Tensor, with_span: bool = False):
-    """Yield (image index, R x K x W band of the resized logits, its target, its valid mask
-    as float [, its output-row slice]) over every image and band of R output rows."""
+def _window(matrix: Tensor, span: slice):
+    """The input rows [first, last) that output rows ``span`` read, and their R x (last -
+    first) block of the resize matrix (bilinear: two rows each, monotone)."""
+    nonzero = matrix[span].abs().sum(dim=0).nonzero()
+    first, last = int(nonzero[0]), int(nonzero[-1]) + 1
+    return first, last, matrix[span, first:last]
+
+
+def _bands(rows: Tensor, matrix: Tensor, target: Tensor, valid: Tensor):
+    """Yield (image index, output-row slice, R x K x W band of the resized logits, its
+    target, its valid mask as float) over every image and band of R output rows.
+
+    A band is one small matmul: the band's block of the resize matrix times the few input
+    rows it reads (no gathered copies).
+    """
     b, _, k, w = rows.shape
-    i0, i1, w0, w1 = weights
-    height = i0.shape[0]
+    height = matrix.shape[0]
     step = band_rows(k, w)
-    for n in range(b):
-        for top in range(0, height, step):
-            span = slice(top, min(top + step, height))
-            band = rows[n].index_select(0, i0[span]).mul_(w0[span][:, None, None])
-            band.addcmul_(rows[n].index_select(0, i1[span]), w1[span][:, None, None])
-            out = (n, band, target[n, span], valid[n, span].to(rows.dtype))
-            yield (*out, span) if with_span else out
+    for top in range(0, height, step):
+        span = slice(top, min(top + step, height))
+        first, last, local = _window(matrix, span)
+        for n in range(b):
+            band = torch.mm(local, rows[n, first:last].reshape(last - first, -1))
+            yield (n, span, band.view(-1, k, w), target[n, span],
+                   valid[n, span].to(rows.dtype))
 
 
 def _class_counts(target: Tensor, valid: Tensor, num_classes: int) -> Tensor:
