@@ -131,15 +131,48 @@ def _failing_op(err: BaseException) -> str:
     return text.splitlines()[0][:400] if text else type(err).__name__
 
 
+def _pooling_matrix(n_in: int, n_out: int) -> Tensor:
+    """n_out x n_in: row i averages input cells [floor(i n_in / n_out), ceil((i+1) n_in /
+    n_out)), the bins of PyTorch's adaptive average pooling."""
+    matrix = torch.zeros(n_out, n_in)
+    for i in range(n_out):
+        start, stop = (i * n_in) // n_out, -((-(i + 1) * n_in) // n_out)
+        matrix[i, start:stop] = 1.0 / (stop - start)
+    return matrix
+
+
+def _adaptive_avg_pool2d_as_matmuls():
+    """F.adaptive_avg_pool2d for tracing as two matmuls with constant averaging matrices
+    (global pooling: a mean), the same averages. The ONNX exporter's own conversion rejects
+    bins that do not divide the input ("output size that are not factor of input size", e.g.
+    UperNet's and AFFormer's 3 and 6 bins on a 16 x 16 map) and inputs whose traced size it
+    cannot read."""
+    def pool(x: Tensor, output_size) -> Tensor:
+        h, w = int(x.shape[-2]), int(x.shape[-1])
+        size = (output_size, output_size) if isinstance(output_size, int) else output_size
+        out_h, out_w = (h if s is None else int(s) for s, h in zip(size, (h, w)))
+        if (out_h, out_w) == (1, 1):
+            return x.mean(dim=(-2, -1), keepdim=True)
+        rows = _pooling_matrix(h, out_h).to(x)
+        cols = _pooling_matrix(w, out_w).to(x)
+        return rows @ x @ cols.t()
+    return pool
+
+
 @contextmanager
 def _exporting(model: nn.Module, seed: int) -> Iterator[ImageToLogits]:
-    """The model wrapped for export, in eval mode, with fixed Ham bases."""
-    was_training = model.training
+    """The model wrapped for export, in eval mode, with fixed Ham bases and traceable
+    adaptive pooling (restored afterwards)."""
+    import torch.nn.functional as F
+
+    was_training, original = model.training, F.adaptive_avg_pool2d
     model.eval()
     fix_ham_bases(model, seed)
+    F.adaptive_avg_pool2d = _adaptive_avg_pool2d_as_matmuls()
     try:
         yield ImageToLogits(model).eval()
     finally:
+        F.adaptive_avg_pool2d = original
         model.train(was_training)
 
 
@@ -168,10 +201,14 @@ def export_onnx(model: nn.Module, out: os.PathLike, shape: Tuple[int, int] = DEF
                               f'{type(_final_head(model)).__name__} cannot be exported to ONNX: '
                               f'{_failing_op(err)}') from err
     _write_metadata(out, model, seed, dynamic)
-    with _exporting(model, seed) as wrapped:
-        shapes = [(1, h, w)] + ([(2, h + 32, w + 64)] if dynamic else [])
-        for n, hh, ww in shapes:
-            _check_against_torch(wrapped, out, n, hh, ww)
+    try:
+        with _exporting(model, seed) as wrapped:
+            shapes = [(1, h, w)] + ([(2, h + 32, w + 64)] if dynamic else [])
+            for n, hh, ww in shapes:
+                _check_against_torch(wrapped, out, n, hh, ww)
+    except ExportError:
+        out.unlink(missing_ok=True)      # never leave a graph that computes something else
+        raise
     return out
 
 
