@@ -28,14 +28,11 @@ import torch
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / 'bench'))
+
+from bench_reference import MODELS, interleaved  # noqa: E402  (SeaFormer-L, SegNeXt-T pairs)
 
 CONFIGS = REPO / 'ssa_seg' / 'configs'
-MODELS = {
-    'SeaFormer-L': ('seaformer/seaformer_large_512x512_160k_4x4_ade20k.py',
-                    'seaformer/seaformer_large_512x512_160k_4x4_ade20k_ssa.py'),
-    'SegNeXt-T': ('segnext/segnext_tiny_512x512_160k_4x4_ade20k.py',
-                  'segnext/segnext_tiny_512x512_160k_4x4_ade20k_ssa.py'),
-}
 ROLES = ('baseline', 'SSA-Seg')
 
 
@@ -78,16 +75,6 @@ def build_runners(size: int, threads: int, folder: Path) -> dict:
             runners[(name, role, 'onnxruntime')] = timed(
                 lambda session=session, feed=feed: session.run(None, feed))
     return runners
-
-
-def interleaved(runners: dict, repeats: int, warmup: int) -> dict:
-    samples = {key: [] for key in runners}
-    for round_index in range(warmup + repeats):
-        for key, once in runners.items():
-            elapsed = once()
-            if round_index >= warmup:
-                samples[key].append(elapsed)
-    return samples
 
 
 def summary(values):

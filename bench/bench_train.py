@@ -32,30 +32,16 @@ import torch
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / 'bench'))
+
+from bench_classifier import segformer_b0  # noqa: E402  (the SegFormer-B0 shape, 150 classes)
+from bench_reference import interleaved  # noqa: E402
 
 CONFIGS = REPO / 'ssa_seg' / 'configs'
 SEAFORMER = ('seaformer/seaformer_large_512x512_160k_4x4_ade20k.py',
              'seaformer/seaformer_large_512x512_160k_4x4_ade20k_ssa.py')
 TARGET_RATIO = 1.5
 NUM_CLASSES = 150
-
-
-def segformer_b0(head_type: str) -> dict:
-    """The SegFormer-B0 shape: MiT-B0 and a 256-channel SegformerHead, 150 classes."""
-    return dict(
-        type='EncoderDecoder',
-        data_preprocessor=dict(type='SegDataPreProcessor', mean=[123.675, 116.28, 103.53],
-                               std=[58.395, 57.12, 57.375], bgr_to_rgb=True),
-        backbone=dict(type='MixVisionTransformer', in_channels=3, embed_dims=32, num_stages=4,
-                      num_layers=[2, 2, 2, 2], num_heads=[1, 2, 5, 8], patch_sizes=[7, 3, 3, 3],
-                      sr_ratios=[8, 4, 2, 1], out_indices=(0, 1, 2, 3), mlp_ratio=4,
-                      qkv_bias=True),
-        decode_head=dict(type=head_type, in_channels=[32, 64, 160, 256], in_index=[0, 1, 2, 3],
-                         channels=256, dropout_ratio=0.1, num_classes=NUM_CLASSES,
-                         norm_cfg=dict(type='BN', requires_grad=True), align_corners=False,
-                         loss_decode=dict(type='CrossEntropyLoss', use_sigmoid=False,
-                                          loss_weight=1.0)),
-        train_cfg=dict(), test_cfg=dict(mode='whole'))
 
 
 def build_pairs() -> dict:
@@ -74,7 +60,7 @@ def build_pairs() -> dict:
     for name, models in configs.items():
         built = []
         for cfg in models:
-            cfg = dict(cfg)
+            cfg = dict(cfg, train_cfg=dict())
             if 'backbone' in cfg:   # no ImageNet weights to fetch
                 cfg['backbone'] = {k: v for k, v in cfg['backbone'].items() if k != 'init_cfg'}
             cfg.pop('pretrained', None)
@@ -117,16 +103,6 @@ def step_probe(model):
         optimizer.step()
         return time.perf_counter() - start, time.process_time() - cpu
     return once
-
-
-def interleaved(probes: dict, repeats: int, warmup: int) -> dict:
-    samples = {name: [] for name in probes}
-    for round_index in range(warmup + repeats):
-        for name, once in probes.items():
-            elapsed = once()
-            if round_index >= warmup:
-                samples[name].append(elapsed)
-    return samples
 
 
 def profile(pairs: dict, rows: int, names) -> None:
