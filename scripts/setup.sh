@@ -25,7 +25,7 @@ if ! "$VENV/bin/python" -c "import mmcv.ops" >/dev/null 2>&1; then
   MMCV_WITH_OPS=1 MAX_JOBS="$(nproc)" pip_install --no-build-isolation mmcv==2.1.0
 fi
 echo "[setup] the project (editable) with its pinned dependencies (pyproject.toml)"
-pip_install --no-build-isolation -e ".[app,analysis,test]"
+pip_install --no-build-isolation -e ".[app,analysis,test,deploy]"
 # grad-cam (analysis extra) pulls torchvision, whose registry build is linked against a CUDA
 # torch: beside the CPU torch its import fails. grad-cam uses it only for helpers the project
 # does not call (analysis/figures/gradcam.py stands in for it), so a broken build is removed

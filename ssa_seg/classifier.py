@@ -21,7 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-IGNORE_INDEX = 255           # unlabelled pixels, everywhere in the project
+from .upsampled_losses import IGNORE_INDEX, dice_from_sums, upsampled_terms
+
 EPS = 1e-12
 DEFAULT_TEMPERATURE = 15.0   # scale of the cosine logits in the reference
 
@@ -269,13 +270,25 @@ def ground_truth_centers(feat: Tensor, pos_feat: Tensor, label: Tensor, fixed: T
     spatial B x K x C: per-image class means of Pf, P[k] where class k is absent from the image).
     """
     b, c = feat.shape[:2]
-    onehot = class_masks(label, fixed.shape[0]).flatten(2)                 # B x K x N
-    counts = onehot.sum(dim=2, keepdim=True)                               # B x K x 1
-    sums = (onehot @ feat.reshape(b, c, -1).transpose(1, 2)).sum(dim=0)    # K x C
+    k = fixed.shape[0]
+    # Class sums by index_add over the labelled pixels: O(N C), where a one-hot matmul
+    # would be O(K N C) (150x the work at ADE20K's K).
+    valid = (label != IGNORE_INDEX).flatten(1)                             # B x N
+    classes = label.flatten(1)[valid]
+    if classes.numel() and int(classes.max()) >= k:
+        raise ValueError(f'label holds class {int(classes.max())}, but there are {k} classes '
+                         f'(0..{k - 1}, {IGNORE_INDEX} = ignore)')
+    slot = (label.flatten(1) + torch.arange(b, device=label.device)[:, None] * k)[valid]
+    counts = torch.bincount(slot, minlength=b * k).reshape(b, k, 1).to(feat.dtype)
+
+    def class_sums(x: Tensor) -> Tensor:                                   # B x K x C
+        pixels = x.reshape(b, c, -1).transpose(1, 2)[valid]                # labelled, M x C
+        return x.new_zeros(b * k, c).index_add(0, slot, pixels).reshape(b, k, c)
+
     total = counts.sum(dim=0)
-    gt_sem = torch.where(total > 0, sums / total.clamp_min(1), fixed.detach())
-    pos_sums = onehot @ pos_feat.reshape(b, c, -1).transpose(1, 2)        # B x K x C
-    gt_pos = torch.where(counts > 0, pos_sums / counts.clamp_min(1),
+    gt_sem = torch.where(total > 0, class_sums(feat).sum(dim=0) / total.clamp_min(1),
+                         fixed.detach())
+    gt_pos = torch.where(counts > 0, class_sums(pos_feat) / counts.clamp_min(1),
                          basis.detach().expand(b, -1, -1))
     return gt_sem, gt_pos
 
@@ -313,9 +326,7 @@ def dice_loss(logits: Tensor, label: Tensor) -> Tensor:
     own = prob.gather(1, target[:, None])[:, 0] * valid               # B x N
     inter = torch.zeros_like(prob_sum).scatter_add(1, target, own)
     count = torch.zeros_like(prob_sum).scatter_add(1, target, valid.to(prob.dtype))
-    present = count > 0
-    dice = 1 - (2 * inter + 1) / (prob_sum + count + 1)
-    return (dice * present).sum() / present.sum().clamp_min(1)
+    return dice_from_sums(inter, prob_sum, count)[0]
 
 
 def boundary_mask(label: Tensor) -> Tensor:
@@ -387,17 +398,21 @@ STUDENT_TERMS = ('loss_ce', 'loss_pre_self', 'loss_dice_pred')
 def ssa_losses(student: SSAOutputs, teacher: Optional[TeacherOutputs], label: Tensor,
                temperature: float = DEFAULT_TEMPERATURE, align_corners: bool = False,
                weights: Optional[Dict[str, float]] = None,
-               main_loss: Optional[Callable[[Tensor], Dict[str, Tensor]]] = None
-               ) -> Dict[str, Tensor]:
+               main_loss: Optional[Callable[[Tensor], Dict[str, Tensor]]] = None,
+               main_loss_resizes: bool = False) -> Dict[str, Tensor]:
     """All eight loss terms of the recipe, each weighted and under its own name.
 
     label: B x h x w long (255 = ignore) at image resolution. Logits are upsampled
     bilinearly to the label for the CE and dice terms; the distillation terms work at
     feature resolution. The main term is the plain CE of the student (``loss_ce``) unless
     ``main_loss`` is given: a function of the upsampled student logits returning the
-    entries that replace it (an mmseg head passes its own ``loss_decode`` this way, so the
-    upsampled logits are shared rather than computed twice). ``weights['loss_ce']`` then
+    entries that replace it (an mmseg head passes its own ``loss_decode`` this way).
+    ``weights['loss_ce']`` then
     scales every loss entry ``main_loss`` returns (not metrics such as ``acc_seg``).
+    ``main_loss_resizes=True``: ``main_loss`` takes the student's logits at feature
+    resolution and resizes them itself (mmseg's ``loss_by_feat`` always does, so handing it
+    upsampled logits would upsample twice).
+    The CE and dice terms never materialise upsampled logits (:mod:`ssa_seg.upsampled_losses`).
     ``teacher=None`` (training without distillation) leaves out every term that needs the
     teacher: only :data:`STUDENT_TERMS` are returned.
     """
@@ -405,36 +420,32 @@ def ssa_losses(student: SSAOutputs, teacher: Optional[TeacherOutputs], label: Te
     if unknown:
         raise KeyError(f'unknown loss weights {sorted(unknown)}; known: {sorted(LOSS_WEIGHTS)}')
     weights = {**LOSS_WEIGHTS, **(weights or {})}
-    size = label.shape[-2:]
     label = label.long()
-    student_up = _upsample(student.logits, size, align_corners)
-    coarse_up = _upsample(student.coarse, size, align_corners)
     num_valid = (label != IGNORE_INDEX).sum().clamp_min(1)
-
-    def ce(logits: Tensor) -> Tensor:  # mean over valid pixels; 0 (not NaN) if none
-        total = F.cross_entropy(logits, label, ignore_index=IGNORE_INDEX, reduction='sum')
-        return total / num_valid
-
+    own_ce = main_loss is None          # the plain CE of the student, computed here
+    main_ce, dice_pred = upsampled_terms(student.logits, label, align_corners, with_ce=own_ce)
+    pre_self, _ = upsampled_terms(student.coarse, label, align_corners, with_dice=False)
     if teacher is None:
-        terms = {'loss_pre_self': ce(coarse_up),
-                 'loss_dice_pred': dice_loss(student_up, label)}
+        terms = {'loss_pre_self': pre_self / num_valid, 'loss_dice_pred': dice_pred}
     else:
-        # Computed (and summed by the runner) in the reference's order.
-        teacher_up = _upsample(teacher.logits, size, align_corners)
+        pre, dice_gt = upsampled_terms(teacher.logits, label, align_corners)
         small = resize_label(label, student.logits.shape[-2:])
+        # In the reference's order (the runner sums them in this order).
         terms = {
-            'loss_pre_self': ce(coarse_up),
-            'loss_pre': ce(teacher_up),
-            'loss_dice_pred': dice_loss(student_up, label),
-            'loss_dice_gt': dice_loss(teacher_up, label),
+            'loss_pre_self': pre_self / num_valid,
+            'loss_pre': pre / num_valid,
+            'loss_dice_pred': dice_pred,
+            'loss_dice_gt': dice_gt,
             'loss_kl': response_distillation_loss(student.logits, teacher.logits, small),
             'loss_dis': semantic_distillation_loss(student.sem_protos, teacher.sem_protos,
                                                    temperature),
             'loss_pos_dis': spatial_distillation_loss(student.pos_protos, teacher.pos_protos),
         }
     terms = {name: value * weights[name] for name, value in terms.items()}
-    if main_loss is not None:
-        main = {name: value * weights['loss_ce'] if 'loss' in name else value
-                for name, value in main_loss(student_up).items()}
-        return {**main, **terms}
-    return {'loss_ce': ce(student_up) * weights['loss_ce'], **terms}
+    if own_ce:
+        return {'loss_ce': main_ce / num_valid * weights['loss_ce'], **terms}
+    logits = student.logits if main_loss_resizes else _upsample(student.logits, label.shape[-2:],
+                                                                align_corners)
+    main = {name: value * weights['loss_ce'] if 'loss' in name else value
+            for name, value in main_loss(logits).items()}
+    return {**main, **terms}

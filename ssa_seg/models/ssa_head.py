@@ -62,10 +62,12 @@ def ssa_head(base: Type, name: str | None = None) -> Type:
             label = self._stack_batch_gt(batch_data_samples)[:, 0].long()
             student, teacher = self.ssa_classifier.forward_train(feat, label)
             # The main term is the head's own loss_decode (whatever it is configured to be),
-            # on the same upsampled logits the dice term uses.
+            # through loss_by_feat, which upsamples the student's logits itself.
             return ssa_losses(student, teacher, label, self.ssa_classifier.temperature,
                               align_corners=self.align_corners,
-                              main_loss=lambda up: self.loss_by_feat(up, batch_data_samples))
+                              main_loss=lambda logits: self.loss_by_feat(logits,
+                                                                         batch_data_samples),
+                              main_loss_resizes=True)
 
     SSAHead.__name__ = SSAHead.__qualname__ = name or f'{base.__name__}_ssa'
     SSAHead.__doc__ = f'{base.__name__} with the SSA-Seg classifier (see ssa_seg.models.ssa_head).'

@@ -1,0 +1,163 @@
+"""SSA-Seg's training cost over its baseline: one training step, side by side in one run.
+
+A step is ``model(**batch, mode='loss')``, the sum of the loss entries, ``backward`` and an
+SGD update (what mmengine's ``train_step`` does, without the runner), batch 2 at 256 x 256,
+150 classes, random labels with a band of ignored rows, random weights (the cost does not
+depend on the values), for two model pairs:
+
+* SeaFormer-L (this project's configs, LightHead vs LightHead_ssa; logits at 1/8: 32 x 32);
+* the SegFormer-B0 shape (MiT-B0, SegformerHead with 256 channels; logits at 1/4: 64 x 64).
+
+The machine is shared and noisy: baseline and SSA-Seg steps alternate (one of each per
+round, so load from other processes hits both alike) and each is summarised by its best and
+median over the rounds, as process CPU time (at 1 thread the robust figure: it excludes the
+time the process waited for a core) and wall time. Printed per model and thread count: the
+SSA-Seg/baseline ratio of the best and of the median (target <= 1.5).
+
+``--profile [--models ...]`` prints instead the top operators (torch.profiler, self CPU
+time) of one baseline and one SSA-Seg step at 1 thread (SeaFormer-L unless told).
+
+Run: nice -n 10 .venv/bin/python bench/bench_train.py [--repeats 8] [--threads 1 2] [--profile]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / 'bench'))
+
+from bench_classifier import segformer_b0  # noqa: E402  (the SegFormer-B0 shape, 150 classes)
+from bench_reference import interleaved  # noqa: E402
+
+CONFIGS = REPO / 'ssa_seg' / 'configs'
+SEAFORMER = ('seaformer/seaformer_large_512x512_160k_4x4_ade20k.py',
+             'seaformer/seaformer_large_512x512_160k_4x4_ade20k_ssa.py')
+TARGET_RATIO = 1.5
+NUM_CLASSES = 150
+
+
+def build_pairs() -> dict:
+    """{name: (baseline model, SSA-Seg model)} in train mode, SyncBN reverted to BN."""
+    from mmengine.config import Config
+    from mmengine.model import revert_sync_batchnorm
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import MODELS
+
+    import ssa_seg  # noqa: F401  (registers the ported families and the *_ssa heads)
+
+    init_default_scope('mmseg')
+    pairs = {}
+    configs = {'SeaFormer-L': [Config.fromfile(CONFIGS / c).model for c in SEAFORMER],
+               'SegFormer-B0': [segformer_b0('SegformerHead'), segformer_b0('SegformerHead_ssa')]}
+    for name, models in configs.items():
+        built = []
+        for cfg in models:
+            cfg = dict(cfg, train_cfg=dict())
+            if 'backbone' in cfg:   # no ImageNet weights to fetch
+                cfg['backbone'] = {k: v for k, v in cfg['backbone'].items() if k != 'init_cfg'}
+            cfg.pop('pretrained', None)
+            torch.manual_seed(0)
+            built.append(revert_sync_batchnorm(MODELS.build(cfg)).train())
+        pairs[name] = tuple(built)
+    return pairs
+
+
+def random_batch(model, size=(256, 256), batch=2, seed=0) -> dict:
+    """Random uint8 images and labels (rows 0-3 ignored) through the model's preprocessor."""
+    from mmengine.structures import PixelData
+    from mmseg.structures import SegDataSample
+
+    g = torch.Generator().manual_seed(seed)
+    inputs, samples = [], []
+    for _ in range(batch):
+        inputs.append(torch.randint(0, 256, (3, *size), dtype=torch.uint8, generator=g))
+        label = torch.randint(0, NUM_CLASSES, (1, *size), generator=g)
+        label[:, :4] = 255
+        sample = SegDataSample(gt_sem_seg=PixelData(data=label))
+        sample.set_metainfo(dict(img_shape=size, ori_shape=size, pad_shape=size))
+        samples.append(sample)
+    # Training pads to the preprocessor's crop size (512 in the configs): pad to the batch's.
+    model.data_preprocessor.size = tuple(size)
+    return model.data_preprocessor(dict(inputs=inputs, data_samples=samples), True)
+
+
+def step_probe(model):
+    """One timed training step: forward with losses, backward, SGD update."""
+    batch = random_batch(model)
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-6)
+
+    def once():
+        start, cpu = time.perf_counter(), time.process_time()
+        losses = model(**batch, mode='loss')
+        total = sum(v for k, v in losses.items() if 'loss' in k)
+        optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        optimizer.step()
+        return time.perf_counter() - start, time.process_time() - cpu
+    return once
+
+
+def profile(pairs: dict, rows: int, names) -> None:
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as torch_profile
+
+    torch.set_num_threads(1)
+    for name in names:
+        for role, model in zip(('baseline', 'SSA-Seg'), pairs[name]):
+            once = step_probe(model)
+            once()
+            with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
+                once()
+            print(f'\n[profile] {name} {role}, one training step, 1 thread')
+            print(prof.key_averages().table(sort_by='self_cpu_time_total', row_limit=rows))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--repeats', type=int, default=8, help='timed rounds (default 8)')
+    parser.add_argument('--warmup', type=int, default=1)
+    parser.add_argument('--threads', type=int, nargs='+', default=[1, 2])
+    parser.add_argument('--profile', action='store_true', help='print top operators instead')
+    parser.add_argument('--rows', type=int, default=20, help='profile rows (default 20)')
+    parser.add_argument('--models', nargs='+', default=['SeaFormer-L'],
+                        choices=['SeaFormer-L', 'SegFormer-B0'], help='models to profile')
+    args = parser.parse_args()
+    pairs = build_pairs()
+    if args.profile:
+        profile(pairs, args.rows, args.models)
+        return 0
+    print(f'[bench_train] torch {torch.__version__}, {os.cpu_count()} CPUs, load average '
+          f'{os.getloadavg()[0]:.2f}; batch 2 x 256 x 256, {NUM_CLASSES} classes; '
+          f'{args.repeats} interleaved rounds after {args.warmup} warm-up', flush=True)
+    print(f'\n{"model":13s} {"thr":>3s} {"clock":5s} {"base best":>10s} {"SSA best":>9s} '
+          f'{"ratio":>6s} {"base med":>9s} {"SSA med":>8s} {"ratio":>6s}')
+    for threads in args.threads:
+        torch.set_num_threads(threads)
+        probes = {(name, role): step_probe(model) for name, pair in pairs.items()
+                  for role, model in zip(('base', 'ssa'), pair)}
+        samples = interleaved(probes, args.repeats, args.warmup)
+        for name in pairs:
+            for index, clock in ((1, 'cpu'), (0, 'wall')):   # once() returns (wall, cpu)
+                base = [x[index] for x in samples[(name, 'base')]]
+                ssa = [x[index] for x in samples[(name, 'ssa')]]
+                bb, sb = min(base), min(ssa)
+                bm, sm = statistics.median(base), statistics.median(ssa)
+                print(f'{name:13s} {threads:3d} {clock:5s} {1e3 * bb:8.0f}ms {1e3 * sb:7.0f}ms '
+                      f'{sb / bb:6.3f} {1e3 * bm:7.0f}ms {1e3 * sm:6.0f}ms {sm / bm:6.3f}',
+                      flush=True)
+    print(f'\ntarget: SSA-Seg/baseline <= {TARGET_RATIO} (1-thread CPU-time ratio the robust '
+          'figure; at 2 threads CPU time includes OpenMP spin-waiting, wall time the waits '
+          'for a core on a shared machine)')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
