@@ -236,3 +236,30 @@ class AppServer:
         if getattr(self, '_log', None):
             self._log.close()
         return False
+
+
+# Is the <img> inside the element of this id loaded (a data URL or a file, decoded)?
+IMAGE_SHOWN = """(id) => { const img = document.querySelector('#' + id + ' img');
+                           return !!img && img.complete && img.naturalWidth > 0; }"""
+
+
+@contextlib.contextmanager
+def demo_dataset_tab(tmp_path: Path):
+    """The app on the demo pair in Debian's chromium, its Dataset tab open: yields the page.
+    Skips (with the reason) where /usr/bin/chromium or playwright is missing."""
+    import pytest
+    chromium = Path('/usr/bin/chromium')
+    if not chromium.exists():
+        pytest.skip('Debian chromium is not installed at /usr/bin/chromium')
+    sync_api = pytest.importorskip('playwright.sync_api')
+    with AppServer(['--pair', 'synthscenes-demo'], tmp_path / 'server.log') as server, \
+            sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(chromium), headless=True,
+                                             args=['--no-sandbox', '--disable-gpu'])
+        try:
+            page = browser.new_page(viewport={'width': 1400, 'height': 1900})
+            page.goto(server.url, wait_until='load')
+            page.get_by_role('tab', name='Dataset').click()
+            yield page
+        finally:
+            browser.close()

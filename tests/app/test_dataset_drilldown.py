@@ -117,34 +117,19 @@ def test_drilldown_in_the_browser_opens_the_chosen_image(tmp_path):
     """The app with the demo pair and its shipped report: choosing the second confusion row
     shows its images, and opening the second of them segments that image in the Segment
     tab, with its label (the IoU table)."""
-    from pathlib import Path
-
-    from app_inputs import AppServer
-    chromium = Path('/usr/bin/chromium')
-    if not chromium.exists():
-        pytest.skip('Debian chromium is not installed at /usr/bin/chromium')
-    sync_api = pytest.importorskip('playwright.sync_api')
+    from app_inputs import IMAGE_SHOWN, demo_dataset_tab
     report = dataset_tab.find_report(None, 'synthscenes-demo')
     first, second = report['confusion_changes'][0], report['confusion_changes'][1]
     chosen = second['images'][1]['name']
-    shown = """(id) => { const img = document.querySelector('#' + id + ' img');
-                         return !!img && img.complete && img.naturalWidth > 0; }"""
-    with AppServer(['--pair', 'synthscenes-demo'], tmp_path / 'server.log') as server, \
-            sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(chromium), headless=True,
-                                             args=['--no-sandbox', '--disable-gpu'])
-        page = browser.new_page(viewport={'width': 1400, 'height': 1900})
-        page.goto(server.url, wait_until='load')
-        page.get_by_role('tab', name='Dataset').click()
+    with demo_dataset_tab(tmp_path) as page:
         drill = page.locator('#dataset-drilldown')
         drill.get_by_text(first['images'][0]['name']).first.wait_for(timeout=60_000)
         page.locator('#dataset-confusions [data-testid="cell-1-0"]').click()   # row 2
         drill.get_by_text(f'{chosen}: {second["true"]} as {second["pred"]}').wait_for(
             timeout=60_000)
-        page.wait_for_function(shown, arg='dataset-drill-row-1', timeout=60_000)
+        page.wait_for_function(IMAGE_SHOWN, arg='dataset-drill-row-1', timeout=60_000)
         page.locator('#dataset-drill-open-1').click()
-        page.wait_for_function(shown, arg='ssa-mask', timeout=120_000)
+        page.wait_for_function(IMAGE_SHOWN, arg='ssa-mask', timeout=120_000)
         assert page.locator('#image-input').is_visible()          # the Segment tab is shown
         assert chosen in page.locator('#image-input img').first.get_attribute('src')
         page.locator('#iou-table').get_by_text('mIoU').first.wait_for(timeout=60_000)
-        browser.close()

@@ -143,29 +143,14 @@ def test_app_page_has_the_dataset_tab(report, tmp_path):
 def test_gallery_click_in_the_browser_segments_that_image(tmp_path):
     """The app with the demo pair finds the shipped report; opening a gallery image shows
     the Segment tab with both masks of that image and its IoU table (the label came too)."""
-    from pathlib import Path
-
-    from app_inputs import AppServer
-    CHROMIUM = Path('/usr/bin/chromium')
-    if not CHROMIUM.exists():
-        pytest.skip('Debian chromium is not installed at /usr/bin/chromium')
-    sync_api = pytest.importorskip('playwright.sync_api')
-    shown = """(id) => { const img = document.querySelector('#' + id + ' img');
-                         return !!img && img.complete && img.naturalWidth > 0; }"""
-    with AppServer(['--pair', 'synthscenes-demo'], tmp_path / 'server.log') as server, \
-            sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                             args=['--no-sandbox', '--disable-gpu'])
-        page = browser.new_page(viewport={'width': 1400, 'height': 1900})
-        page.goto(server.url, wait_until='load')
-        page.get_by_role('tab', name='Dataset').click()
+    from app_inputs import IMAGE_SHOWN, demo_dataset_tab
+    with demo_dataset_tab(tmp_path) as page:
         page.locator('#dataset-summary').get_by_text('boundary mIoU').wait_for(timeout=60_000)
         page.locator('#dataset-open-3').click()
-        page.wait_for_function(shown, arg='ssa-mask', timeout=120_000)
+        page.wait_for_function(IMAGE_SHOWN, arg='ssa-mask', timeout=120_000)
         assert page.locator('#image-input').is_visible()          # the Segment tab is shown
         # the label came too: the IoU table (filled by the step after the masks) has mIoU
         page.locator('#iou-table').get_by_text('mIoU').first.wait_for(timeout=60_000)
-        browser.close()
 
 
 def test_thousands():
