@@ -25,7 +25,7 @@ Names are fixture names (``tests/fixtures/reference/NAME.*``) and config file st
 ending in ``_ssa`` is an SSA-Seg model: it trains the eight SSA losses and its reference
 checkpoint holds one training-only key more than the model, the loss's ``empty_weight``.
 Hooks (each a no-op or a default here): :meth:`build`, :meth:`check_state_dict`,
-:meth:`watch_non_square`, :meth:`build_for_training`, :meth:`expected_losses`,
+:meth:`watch_non_square`, :meth:`build_for_training`, :meth:`num_classes`, :meth:`expected_losses`,
 :meth:`after_training_step`, :meth:`check_gradients`. A test a family cannot run is set to
 ``None`` in its class (pytest then does not collect it), with a comment saying why.
 All four are slow (reference-size models, seconds each on 2 CPU cores): CI runs them with
@@ -140,6 +140,10 @@ class ReferenceFamilyTester:
         torch.manual_seed(0)
         return cfg, revert_sync_batchnorm(MODELS.build(cfg.model)).train()
 
+    def num_classes(self, config: str) -> int:
+        """The classes of ``config``'s dataset (the training labels are drawn below it)."""
+        return NUM_CLASSES
+
     def expected_losses(self, config: str, cfg: Config) -> Set[str]:
         """Loss names the training step must log (at least)."""
         return {'decode.' + k for k in (LOSS_WEIGHTS if is_ssa(config) else ['loss_ce'])}
@@ -205,9 +209,9 @@ class ReferenceFamilyTester:
         start = time.perf_counter()
         cfg, model = self.build_for_training(train_config)
         heads = cfg.model.decode_head
-        assert (heads[-1] if isinstance(heads, (list, tuple)) else heads).num_classes == \
-            NUM_CLASSES
-        data = random_batch(model, self.train_size, **self.batch_options)
+        classes = self.num_classes(train_config)
+        assert (heads[-1] if isinstance(heads, (list, tuple)) else heads).num_classes == classes
+        data = random_batch(model, self.train_size, num_classes=classes, **self.batch_options)
         assert data['inputs'].shape == (2, 3, *self.train_size)
         losses = model(**data, mode='loss')
         assert self.expected_losses(train_config, cfg) <= set(losses), sorted(losses)
