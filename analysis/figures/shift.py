@@ -92,15 +92,28 @@ def shift_plotly(data: ShiftData):
     return fig
 
 
+LABEL_CHARS = 16     # longest class name on the paper figure's axis (a one-column strip)
+
+
+def short_name(name: str, limit: int = LABEL_CHARS) -> str:
+    """An axis label for a class: the first of a comma list of synonyms (ADE20K's 'chest of
+    drawers, chest, bureau, dresser' -> 'chest of drawers'), cut to ``limit`` characters."""
+    first = name.split(',')[0].strip() or name.strip()
+    return first if len(first) <= limit else first[:limit - 1].rstrip() + '…'
+
+
 def shift_matplotlib(data):
     """Two panels sharing the class axis: cosine of each prototype to its own class centroid
     (S in F, Sp in F taken literally, the SSA centre in F + Pf), and the margin over the
     nearest other class with the rank of the own class written beside each marker."""
     from matplotlib.lines import Line2D
+    from matplotlib.ticker import MaxNLocator
     rows = data.rows
     n = max(len(rows), 1)
     fig = new_figure(style.SINGLE_COLUMN, 0.8 + 0.17 * n)
     ax_cos, ax_margin = fig.subplots(1, 2, sharey=True)
+    # room between the panels, so the end numbers of the two x axes do not touch
+    fig.get_layout_engine().set(wspace=0.12)
     y = np.arange(len(rows))[::-1]
     handles = []
     series = _series(rows)
@@ -122,10 +135,11 @@ def shift_matplotlib(data):
                                textcoords='offset points', va='center',
                                fontsize=style.FONT_SIZE - 2, color=color)
     ax_margin.axvline(0, color='#888888', lw=0.5, ls=':')
-    ax_cos.set_yticks(y, [f'{r.name} ({r.num_pixels})' for r in rows])
+    ax_cos.set_yticks(y, [f'{short_name(r.name)} ({r.num_pixels})' for r in rows])
     ax_cos.set_xlabel('cos to own centroid')
     ax_margin.set_xlabel('margin (rank)')
     for ax in (ax_cos, ax_margin):
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=3))   # half a column: few numbers fit
         ax.grid(axis='x', lw=0.3, color='#dddddd')
         ax.set_axisbelow(True)
         for side in ('top', 'right'):
