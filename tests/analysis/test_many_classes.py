@@ -155,3 +155,22 @@ def test_relations_show_the_same_classes_and_keep_labels_apart(scene):
     width, height = fig.get_size_inches()
     assert height <= 2 * width
     assert _overlapping_tick_labels(fig) == []
+
+
+def test_tsne_highlights_one_class_with_a_one_line_legend(scene):
+    from analysis.figures.export import matplotlib_figure
+    from analysis.tsne import tsne_data
+    e, counts, _ = scene
+    data = tsne_data(e, class_name='bed', max_points=300, iterations=(20, 30))
+    assert data.highlight == 7 and data.highlight_name == 'bed'   # 'bed ' found, stripped
+    fig = matplotlib_figure(data)
+    width, height = fig.get_size_inches()
+    assert height <= 2 * width
+    assert _overlapping_tick_labels(fig) == []
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    FigureCanvasAgg(fig).draw()
+    legends = fig.legends + [ax.get_legend() for ax in fig.axes if ax.get_legend()]
+    assert legends
+    for legend in legends:
+        heights = {round(t.get_window_extent().y0) for t in legend.get_texts()}
+        assert len(heights) == 1, 'legend entries on more than one line'
