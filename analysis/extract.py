@@ -103,9 +103,10 @@ def class_index(class_names: Sequence[str], name: Union[str, int]) -> int:
             return int(name)
         raise KeyError(f'class index {name} out of range 0..{len(class_names) - 1}')
     names = list(class_names)
+    name = clean_class_name(name) if isinstance(name, str) else name
     if name in names:
         return names.index(name)
-    lowered = [n.lower() for n in names]
+    lowered = [clean_class_name(n).lower() for n in names]
     if str(name).lower() in lowered:
         return lowered.index(str(name).lower())
     close = difflib.get_close_matches(str(name), names, n=3, cutoff=0.5)
@@ -163,8 +164,14 @@ def _class_names(model, k: int) -> List[str]:
     meta = getattr(model, 'dataset_meta', None) or {}
     names = meta.get('classes')
     if names is not None and len(names) == k:
-        return [str(n) for n in names]
+        return [clean_class_name(n) for n in names]
     return [f'class_{i}' for i in range(k)]
+
+
+def clean_class_name(name) -> str:
+    """A class name as it should print: surrounding and repeated whitespace removed
+    (mmseg's ADE20K list has ``'bed '``); commas and slashes stay, they are part of the name."""
+    return ' '.join(str(name).split())
 
 
 def _palette(model, k: int):

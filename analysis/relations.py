@@ -12,6 +12,8 @@ from typing import Dict, List, Optional, Sequence, Union
 import numpy as np
 import torch
 
+from .style import MAX_CLASSES
+
 ClassSelection = Union[str, int, Sequence[Union[str, int]], None]
 
 
@@ -40,12 +42,15 @@ def relation(protos: torch.Tensor, temperature: float) -> np.ndarray:
 
 
 def select_classes(extraction, classes: ClassSelection = 'present') -> (List[int], str):
-    """Which classes to show: 'present' (in the label/prediction at feature resolution),
-    'all', an int k (the k classes with most pixels), or a list of names/indices."""
+    """Which classes to show: 'present' (in the label/prediction at feature resolution; the
+    :data:`~analysis.style.MAX_CLASSES` with most pixels when more are present, as the shift
+    figure), 'all', an int k (the k classes with most pixels), or a list of names/indices."""
     k = extraction.num_classes
     if classes is None or (isinstance(classes, str) and classes == 'present'):
-        present = sorted(extraction.present_classes())
-        return (present or list(range(k))), 'present'
+        ranked = extraction.present_classes()
+        if len(ranked) > MAX_CLASSES:
+            return sorted(ranked[:MAX_CLASSES]), f'top-{MAX_CLASSES} of {len(ranked)} present'
+        return (sorted(ranked) or list(range(k))), 'present'
     if isinstance(classes, str) and classes == 'all':
         return list(range(k)), 'all'
     if isinstance(classes, (int, np.integer)) and not isinstance(classes, bool):

@@ -62,6 +62,13 @@ class ShiftData:
     model_name: str = ''
     image_name: str = ''
     min_pixels: int = MIN_PIXELS
+    num_listed: Optional[int] = None      # classes with >= min_pixels (None: all are shown)
+    selection: str = 'all'                # 'all', 'top-N' (most pixels) or 'named'
+
+    @property
+    def num_candidates(self) -> int:
+        """How many classes had at least ``min_pixels`` pixels (``rows`` shows a subset)."""
+        return len(self.rows) if self.num_listed is None else self.num_listed
 
     def to_json_dict(self) -> dict:
         return {
@@ -69,6 +76,8 @@ class ShiftData:
             'image': self.image_name,
             'source': self.source,
             'min_pixels': self.min_pixels,
+            'classes_listed': self.num_candidates,
+            'selection': self.selection,
             'classes': [{key: getattr(r, key) for key in JSON_FIELDS} for r in self.rows],
         }
 
@@ -80,6 +89,28 @@ class ShiftData:
 
     def as_records(self) -> List[dict]:
         return [asdict(r) for r in self.rows]
+
+
+def select_rows(rows: List[ShiftRow], max_classes: Optional[int] = None,
+                names: Optional[Sequence[str]] = None) -> (List[ShiftRow], str):
+    """The rows a figure shows, in their given order: the ``names`` given (each must be a
+    listed class: KeyError otherwise), else the ``max_classes`` rows with the most pixels
+    (ties: lower class index first), else all. Margins and ranks stay those among all rows."""
+    if names:
+        by_name = {r.name.lower(): r for r in rows}
+        missing = [n for n in names if n.lower() not in by_name]
+        if missing:
+            raise KeyError(f'classes {missing} have too few pixels in this image to be listed '
+                           f'(listed: {", ".join(r.name for r in rows)})')
+        wanted = {by_name[n.lower()].class_index for n in names}
+        return [r for r in rows if r.class_index in wanted], 'named'
+    if max_classes is None or len(rows) <= max_classes:
+        return rows, 'all'
+    if max_classes < 1:
+        raise ValueError(f'max_classes must be at least 1, got {max_classes}')
+    ranked = sorted(rows, key=lambda r: (-r.num_pixels, r.class_index))[:max_classes]
+    keep = {r.class_index for r in ranked}
+    return [r for r in rows if r.class_index in keep], f'top-{max_classes}'
 
 
 def _cos(a: Tensor, b: Tensor) -> Tensor:

@@ -25,6 +25,9 @@ PLOTLY_SEQUENTIAL = 'Viridis'
 SINGLE_COLUMN = 3.4
 DOUBLE_COLUMN = 7.0
 FONT_SIZE = 7
+# How many classes a per-image figure lists by default (the classes with most label pixels):
+# a 150-class image has about 90 classes present, a strip no page can print.
+MAX_CLASSES = 20
 
 PAPER_RC = {
     'pdf.fonttype': 42,          # embed TrueType: text stays text (editable, searchable)

@@ -179,7 +179,8 @@ def _check_class_names(value: ClassSelection, class_names) -> ClassSelection:
 OPTIONS = (
     FigureOption('classes', str, 'present', parse=_class_selection,
                  with_classes=_check_class_names,
-                 help='relations: present | all | K (top-K by pixels) | comma-separated names'),
+                 help=f'relations: present (at most the {style.MAX_CLASSES} with most pixels) '
+                      '| all | K (top-K by pixels) | comma-separated names'),
     FigureOption('order', str, 'cluster', choices=('cluster', 'index'),
                  help='relations: class order'),
     FigureOption('scale', str, 'log', choices=SCALES,

@@ -7,10 +7,12 @@ Data: :func:`shift_data` (numbers from :func:`analysis.shift.prototype_shift`); 
 """
 from __future__ import annotations
 
+from typing import Optional, Sequence
+
 import numpy as np
 
 from .. import style
-from ..shift import MIN_PIXELS, ShiftData, prototype_shift
+from ..shift import MIN_PIXELS, ShiftData, prototype_shift, select_rows
 from ._registry import FigureBundle, FigureKind, FigureOption, register_figure
 from .paper import new_figure
 
@@ -21,18 +23,23 @@ SERIES = (('S in F', 'cos_fixed', 'margin_fixed', 'rank_fixed', 'o', style.FIXED
 PLOTLY_SYMBOL = {'o': 'circle', 'D': 'diamond', 's': 'square'}
 
 
-def shift_data(extraction, baseline=None, class_name=None,
-               min_pixels: int = MIN_PIXELS) -> ShiftData:
-    """Per-class shift numbers of an :class:`~analysis.extract.Extraction` (every class with
-    at least ``min_pixels`` pixels; ``baseline`` and ``class_name`` do not change this
-    figure)."""
+def shift_data(extraction, baseline=None, class_name=None, min_pixels: int = MIN_PIXELS,
+               max_classes: Optional[int] = style.MAX_CLASSES,
+               shift_classes: Sequence[str] = ()) -> ShiftData:
+    """Per-class shift numbers of an :class:`~analysis.extract.Extraction`: of the classes
+    with at least ``min_pixels`` pixels, the ``shift_classes`` named, else the
+    ``max_classes`` with the most pixels (None: all). Margins and ranks are taken among all
+    classes with ``min_pixels``, whichever are shown. ``baseline`` and ``class_name`` do not
+    change this figure."""
     mask, source = extraction.mask()
     rows = prototype_shift(extraction.feat, mask, extraction.fixed_protos,
                            adapted=extraction.sem_protos, centers=extraction.centers,
                            pos_feat=extraction.pos_feat, class_names=extraction.class_names,
                            min_pixels=min_pixels)
-    return ShiftData(rows=rows, source=source, model_name=extraction.model_name,
-                     image_name=extraction.image_name, min_pixels=min_pixels)
+    shown, selection = select_rows(rows, max_classes, shift_classes)
+    return ShiftData(rows=shown, source=source, model_name=extraction.model_name,
+                     image_name=extraction.image_name, min_pixels=min_pixels,
+                     num_listed=len(rows), selection=selection)
 
 
 def shift_table(extraction) -> FigureBundle:
@@ -77,11 +84,22 @@ def shift_plotly(data: ShiftData):
     fig.update_layout(
         template='plotly_white', height=max(280, 150 + 26 * len(rows)), autosize=True,
         title=dict(text='Is each prototype nearest its own class, where its classifier '
-                        f'decides? ({data.source} pixels, classes with >= {data.min_pixels})',
+                        f'decides? ({data.source} pixels, classes with >= {data.min_pixels}; '
+                        f'{shown_note(data)})',
                    x=0.5),
         legend=dict(orientation='h', yanchor='bottom', y=1.06, xanchor='center', x=0.5),
         margin=dict(l=20, r=20, t=100, b=40))
     return fig
+
+
+LABEL_CHARS = 16     # longest class name on the paper figure's axis (a one-column strip)
+
+
+def short_name(name: str, limit: int = LABEL_CHARS) -> str:
+    """An axis label for a class: the first of a comma list of synonyms (ADE20K's 'chest of
+    drawers, chest, bureau, dresser' -> 'chest of drawers'), cut to ``limit`` characters."""
+    first = name.split(',')[0].strip() or name.strip()
+    return first if len(first) <= limit else first[:limit - 1].rstrip() + '…'
 
 
 def shift_matplotlib(data):
@@ -89,10 +107,13 @@ def shift_matplotlib(data):
     (S in F, Sp in F taken literally, the SSA centre in F + Pf), and the margin over the
     nearest other class with the rank of the own class written beside each marker."""
     from matplotlib.lines import Line2D
+    from matplotlib.ticker import MaxNLocator
     rows = data.rows
     n = max(len(rows), 1)
     fig = new_figure(style.SINGLE_COLUMN, 0.8 + 0.17 * n)
     ax_cos, ax_margin = fig.subplots(1, 2, sharey=True)
+    # room between the panels, so the end numbers of the two x axes do not touch
+    fig.get_layout_engine().set(wspace=0.12)
     y = np.arange(len(rows))[::-1]
     handles = []
     series = _series(rows)
@@ -114,10 +135,11 @@ def shift_matplotlib(data):
                                textcoords='offset points', va='center',
                                fontsize=style.FONT_SIZE - 2, color=color)
     ax_margin.axvline(0, color='#888888', lw=0.5, ls=':')
-    ax_cos.set_yticks(y, [f'{r.name} ({r.num_pixels})' for r in rows])
+    ax_cos.set_yticks(y, [f'{short_name(r.name)} ({r.num_pixels})' for r in rows])
     ax_cos.set_xlabel('cos to own centroid')
     ax_margin.set_xlabel('margin (rank)')
     for ax in (ax_cos, ax_margin):
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=3))   # half a column: few numbers fit
         ax.grid(axis='x', lw=0.3, color='#dddddd')
         ax.set_axisbelow(True)
         for side in ('top', 'right'):
@@ -127,16 +149,43 @@ def shift_matplotlib(data):
     return fig
 
 
+def _class_list(text: str) -> tuple:
+    """``'wall, bed'`` -> ``('wall', 'bed')`` (empty: the top classes by pixels)."""
+    return tuple(n.strip() for n in str(text).split(',') if n.strip())
+
+
+def _check_class_list(value: tuple, class_names) -> tuple:
+    """The named classes as the model spells them (KeyError names an unknown one)."""
+    from ..extract import class_index
+    return tuple(class_names[class_index(class_names, n)] for n in value)
+
+
 OPTIONS = (
     FigureOption('min_pixels', int, MIN_PIXELS, minimum=1,
                  help=f'shift: list classes with at least this many feature-resolution '
                       f'pixels (default {MIN_PIXELS})'),
+    FigureOption('max_classes', int, style.MAX_CLASSES, minimum=1,
+                 help=f'shift: show the classes with the most pixels, at most this many '
+                      f'(default {style.MAX_CLASSES})'),
+    FigureOption('shift_classes', str, '', parse=_class_list, with_classes=_check_class_list,
+                 metavar='NAMES',
+                 help='shift: comma-separated class names to show instead of the top classes'),
 )
+
+
+def shown_note(data: ShiftData) -> str:
+    """``'20 of 90 classes shown'`` (how many of the listed classes the figure draws)."""
+    return f'{len(data.rows)} of {data.num_candidates} classes shown'
 
 
 def caption(data: ShiftData) -> str:
     """The paper report's caption (what each marker is, where the SSA logits are computed)."""
-    return ('Per class of this image (label pixels, >= 5 at feature resolution), cosine '
+    chosen = {'all': 'all listed', 'named': 'the classes named'}.get(
+        data.selection, 'those with the most pixels')
+    return (f'{shown_note(data)} ({chosen}; margins and ranks among all '
+            f'{data.num_candidates}). '
+            f'Per class of this image ({data.source} pixels, >= {data.min_pixels} at feature '
+            'resolution), cosine '
             'of each prototype to its own class centroid, and its margin over the next '
             'class with the rank of the own class (1 = nearest): S in F, Sp in F taken '
             'literally (an MLP output, not placed in F\'s space), and the SSA centre in '

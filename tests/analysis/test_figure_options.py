@@ -32,7 +32,7 @@ def test_cli_flags_are_made_from_the_options():
     assert tsne['--class'].dest == 'class_name' and tsne['--max-points'].type is int
     assert tsne['--backend'].choices == ('opentsne', 'sklearn')
     assert list(_flags(FIGURES['relations'])) == ['--classes', '--order', '--scale']
-    assert list(_flags(FIGURES['shift'])) == ['--min-pixels']
+    assert list(_flags(FIGURES['shift'])) == ['--min-pixels', '--max-classes', '--shift-classes']
     assert all(not FIGURES[k].options for k in ('curves', 'gradcam'))
 
 
