@@ -234,7 +234,8 @@ def test_analysis_tab_functions(registry, inputs):
     chosen = analysis_tab.options_by_kind(options, values)
     assert chosen['tsne']['seed'] == 3 and chosen['tsne']['max_points'] == 500
     assert chosen['relations']['scale'] == 'linear'
-    assert chosen['shift'] == {'min_pixels': MIN_PIXELS}      # the kind's default
+    # the kind's defaults: every class over MIN_PIXELS, the 20 largest, none named
+    assert chosen['shift'] == {'min_pixels': MIN_PIXELS, 'max_classes': 20, 'shift_classes': ()}
     tsne, relations, shift, data = services.analysis_figures(registry, state, 'road', chosen)
     assert 'road' in tsne.layout.title.text
     assert len(relations.data) == 3            # fixed, adapted and (with the label) teacher
