@@ -49,6 +49,9 @@ class SegmentTab:
     # gallery entry, or the image shown when it was uploaded).
     label_loose: gr.State
     label_dropped: gr.State         # True when a new image has just dropped the label
+    # the pixel last clicked in the viewer: (row, column) at the processing size, or None;
+    # the inspector fills its panel from it and the Analysis tab marks it in the t-SNE
+    inspected: gr.State
 
     @property
     def outputs(self) -> list:
@@ -195,4 +198,4 @@ def build_segment_tab(examples: List[list]) -> SegmentTab:
                         examples_per_page=4) if examples else None
         tables = _tables()
     return SegmentTab(*inputs, message, viewer, timing, example_table, *tables, gr.State(None),
-                      gr.State(False), gr.State(False))
+                      gr.State(False), gr.State(False), gr.State(None))
