@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Callable, List, Mapping, Optional, Sequence
 
@@ -33,10 +34,16 @@ class Segmentation:
 
     mask: H x W class indices at the image's size.   work_mask: the same at processing size.
     seconds: wall-clock time of the model call (test pipeline + forward + resize to input).
+    Kept only when asked (``segment(..., keep_internals=True)``, for the pixel inspector):
+    logits: K x h x w float32, the model's ``seg_logits`` at the processing size;
+    head_features: 1 x C x h' x w', the classifier's input F of whole-image inference
+    (None for slide inference, which computes one per window).
     """
     mask: np.ndarray
     work_mask: np.ndarray
     seconds: float
+    logits: Optional[object] = None
+    head_features: Optional[object] = None
 
 
 @dataclass
@@ -54,30 +61,39 @@ def compact_mask(mask: np.ndarray, num_classes: Optional[int] = None) -> np.ndar
     top = int(mask.max(initial=0)) if num_classes is None else max(num_classes - 1, IGNORE_INDEX)
     return mask.astype(np.uint8 if top <= 255 else np.uint16, copy=False)
 
-def segment(model, image: LoadedImage) -> Segmentation:
-    """Segment ``image.work`` with an mmseg model; the mask is upsampled to the image's size."""
-    from ssa_seg.apis import inference_model
+def segment(model, image: LoadedImage, keep_internals: bool = False) -> Segmentation:
+    """Segment ``image.work`` with an mmseg model; the mask is upsampled to the image's size.
+    ``keep_internals``: also keep the logits and the head feature of this forward."""
+    from ssa_seg.apis import capturing_head_features, inference_model
 
-    start = time.perf_counter()
-    result = inference_model(model, image.work)
-    seconds = time.perf_counter() - start
+    capture = capturing_head_features(model) if keep_internals else nullcontext([])
+    with capture as features:
+        start = time.perf_counter()
+        result = inference_model(model, image.work)
+        seconds = time.perf_counter() - start
     work_mask = result.pred_sem_seg.data[0].cpu().numpy()
     num_classes = getattr(getattr(model, 'decode_head', None), 'num_classes', None)
     work_mask = compact_mask(work_mask, num_classes if isinstance(num_classes, int) else None)
     if work_mask.shape != image.work_size:
         raise RuntimeError(f'model returned a {work_mask.shape} mask for a {image.work_size} image')
+    kept = {}
+    if keep_internals:
+        kept = dict(logits=result.seg_logits.data.float(),
+                    head_features=features[0] if len(features) == 1 else None)
     return Segmentation(mask=upsample_nearest(work_mask, image.size), work_mask=work_mask,
-                        seconds=seconds)
+                        seconds=seconds, **kept)
 
 def segment_pair(baseline_model, ssa_model, image: LoadedImage,
-                 before: Optional[Callable[[str], None]] = None) -> PairSegmentation:
+                 before: Optional[Callable[[str], None]] = None,
+                 keep_internals: bool = False) -> PairSegmentation:
     """Both models on the same image, one after the other, each timed on its own.
-    ``before(role)`` ('baseline', then 'ssa') is called as each model starts (progress)."""
+    ``before(role)`` ('baseline', then 'ssa') is called as each model starts (progress);
+    ``keep_internals``: see :func:`segment`."""
     masks = {}
     for role, model in (('baseline', baseline_model), ('ssa', ssa_model)):
         if before is not None:
             before(role)
-        masks[role] = segment(model, image)
+        masks[role] = segment(model, image, keep_internals)
     return PairSegmentation(**masks)
 
 def check_pair_classes(baseline_meta: Mapping, ssa_meta: Mapping) -> None:

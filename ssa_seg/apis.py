@@ -13,7 +13,9 @@ From the repository root (the doctest runs there):
 from __future__ import annotations
 
 import os
-from typing import List, Optional, Sequence, Tuple, Union
+import threading
+from contextlib import contextmanager
+from typing import Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -214,3 +216,47 @@ def extract_head_features(model, image: ImageLike) -> Tuple[torch.Tensor, SegDat
             prev = stage.forward(x, prev)
         head, args = model.decode_head[-1], (prev,)
     return head_features(head, x, *args), sample
+
+
+# --------------------------------------------------------------------------- head features
+# A forward pre-hook on the final head's ``conv_seg`` sees the classifier's input F (both the
+# vanilla 1x1 classifier and the SSA coarse mask start from it). The hook stays on the
+# module for good and records only for the threads inside ``capturing_head_features``, so
+# other threads may run the same model meanwhile; adding and removing hooks per call would
+# change the module's hook dict while another thread iterates it.
+_capture = threading.local()
+_hook_lock = threading.Lock()
+
+
+def _record_classifier_input(module, args) -> None:
+    store = getattr(_capture, 'by_module', {}).get(id(module))
+    if store is not None:
+        store.append(args[0].detach())
+
+
+def enable_feature_capture(model) -> None:
+    """Put the capture hook on ``model``'s final head (once). Call it before serving the
+    model from several threads: :func:`capturing_head_features` does it on first use."""
+    conv = final_head(model).conv_seg
+    with _hook_lock:
+        if not getattr(conv, '_ssa_capture_hook', False):
+            conv.register_forward_pre_hook(_record_classifier_input)
+            conv._ssa_capture_hook = True
+
+
+@contextmanager
+def capturing_head_features(model) -> Iterator[List[torch.Tensor]]:
+    """Within the block, every classifier input F (B x C x h x w) the current thread's
+    forwards of ``model`` compute is appended to the yielded list: one for whole-image
+    inference, one per window for slide inference. The model itself runs unchanged."""
+    enable_feature_capture(model)
+    conv = final_head(model).conv_seg
+    stores = getattr(_capture, 'by_module', None)
+    if stores is None:
+        stores = _capture.by_module = {}
+    captured: List[torch.Tensor] = []
+    stores[id(conv)] = captured
+    try:
+        yield captured
+    finally:
+        stores.pop(id(conv), None)
