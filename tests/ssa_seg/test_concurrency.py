@@ -72,3 +72,43 @@ def test_feature_view_leaves_the_head_untouched():
     extract_head_features(model, _images(1)[0])
     assert vars(head).keys() == before.keys()
     assert all(vars(head)[k] is before[k] for k in before)
+
+
+def test_captured_features_belong_to_the_capturing_thread():
+    """Two threads capture head features of one model at once, on images of different
+    sizes: each gets exactly its own forwards' features, equal to a single-threaded
+    extraction, and a third thread that does not capture adds nothing to either."""
+    from ssa_seg.apis import capturing_head_features
+    torch.manual_seed(0)
+    model = init_model(tiny_config('SegformerHead', ssa=True))
+    images = {'a': _images(1, (48, 64))[0], 'b': _images(1, (80, 40))[0]}
+    expected = {k: extract_head_features(model, im)[0] for k, im in images.items()}
+    results, stop = {}, threading.Event()
+
+    def capture(key):
+        got = []
+        for _ in range(20):
+            with capturing_head_features(model) as feats:
+                inference_model(model, images[key])
+            got.append(feats)
+        results[key] = got
+
+    def bystander():
+        while not stop.is_set():
+            inference_model(model, images['a'])
+
+    threads = [threading.Thread(target=capture, args=(k,)) for k in images]
+    other = threading.Thread(target=bystander)
+    other.start()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    stop.set()
+    other.join()
+    for key, runs in results.items():
+        assert all(len(feats) == 1 for feats in runs), key
+        assert all(torch.equal(feats[0], expected[key]) for feats in runs), key
+    with capturing_head_features(model) as feats:
+        pass
+    assert feats == []
