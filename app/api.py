@@ -1,8 +1,9 @@
-"""The documented API: ``/compare``, ``/figures`` and ``/shift`` (for ``gradio_client``).
+"""The documented API: ``/compare``, ``/inspect``, ``/figures`` and ``/shift`` (for
+``gradio_client``).
 
 Their widgets live in a hidden group of the page; the computations are
-:func:`app.services.api_compare`, :func:`app.services.api_figures` and
-:func:`app.services.api_shift`.
+:func:`app.services.api_compare`, :func:`app.services.api_inspect`,
+:func:`app.services.api_figures` and :func:`app.services.api_shift`.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import gradio as gr
 from .components import uploaded_file, uploaded_image
 from .lanes import in_analysis_thread
 from .pairs import PairRegistry
-from .services import api_compare, api_figures, api_shift
+from .services import api_compare, api_figures, api_inspect, api_shift
 
 COMPARE_DOC = (
     'Segment an image with the baseline and the SSA-Seg model. Inputs: image; optional '
@@ -28,6 +29,13 @@ FIGURES_DOC = (
     'every per-image figure as a PNG file (paper version, named <image>_<model>_<figure>.png, '
     'with the .json numbers of the figures that have them) and the prototype-shift numbers '
     'as JSON.')
+INSPECT_DOC = (
+    'Why the models decided one pixel (the pixel inspector): inputs image, y (row) and x '
+    '(column) in the image\'s own pixels; optional ground-truth label and model pair name. '
+    'Returns JSON: {pixel, image_size, gt, baseline: {name, top: [{class, prob}] x5}, ssa: '
+    '{name, top, coarse_top, classes: [{class, cos_fixed, cos_center}]}, sentence}: the '
+    'softmax of each model\'s logits at the pixel, the SSA-Seg coarse mask\'s, and the '
+    'cosines of the pixel\'s feature to the fixed prototypes and adapted centres.')
 SHIFT_DOC = (
     'The prototype-shift numbers of the SSA-Seg model on an image (as `python -m analysis '
     'shift --json`): inputs image; optional ground-truth label and model pair name.')
@@ -46,6 +54,10 @@ class ApiWidgets:
     shift_json: gr.JSON
     figures_button: gr.Button
     shift_button: gr.Button
+    y: gr.Number
+    x: gr.Number
+    inspect_json: gr.JSON
+    inspect_button: gr.Button
 
     def connect(self, registry: PairRegistry, model_lane: dict, analysis_lane: dict) -> None:
         """The endpoints; ``*_lane``: the queue settings of their kind of work."""
@@ -60,6 +72,12 @@ class ApiWidgets:
         def shift_endpoint(image, label=None, pair=registry.default):
             return api_shift(registry, image, label, pair)
 
+        def inspect_endpoint(image, y, x, label=None, pair=registry.default):
+            return api_inspect(registry, image, y, x, label, pair)
+
+        self.inspect_button.click(
+            inspect_endpoint, [self.image, self.y, self.x, self.label, self.pair],
+            self.inspect_json, api_name='inspect', api_description=INSPECT_DOC, **model_lane)
         self.compare_button.click(
             compare_endpoint, [self.image, self.label, self.pair, self.opacity],
             self.compare_outputs, api_name='compare', api_description=COMPARE_DOC,
@@ -94,5 +112,9 @@ def build_api(registry: PairRegistry) -> ApiWidgets:
         shift_json = gr.JSON(label='shift')
         figures_button = gr.Button('figures')
         shift_button = gr.Button('shift')
+        y, x = gr.Number(label='y', precision=0), gr.Number(label='x', precision=0)
+        inspect_json = gr.JSON(label='inspection')
+        inspect_button = gr.Button('inspect')
     return ApiWidgets(image, label, pair, opacity, outputs, compare_button, class_name,
-                      figure_files, shift_json, figures_button, shift_button)
+                      figure_files, shift_json, figures_button, shift_button, y, x,
+                      inspect_json, inspect_button)

@@ -120,6 +120,7 @@ def build_demo(registry: PairRegistry, *, examples_dir: Path = EXAMPLES_DIR,
         demo.load(None, js=f'() => ({asset("preview_guard.js")})({image_io.MAX_IMAGE_PIXELS})',
                   api_visibility='private', queue=False)
         segment.connect_redraws()
+        segment.connect_inspector(registry)
         analysis.connect(registry, segment.view, pair_choice, model_lane, analysis_lane)
         api.connect(registry, model_lane, analysis_lane)
     return demo

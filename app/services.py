@@ -12,7 +12,7 @@ import uuid
 from pathlib import Path
 from typing import Callable, Dict, List, Optional
 
-from analysis import colour, stats
+from analysis import colour, inspect, stats
 from analysis import io as image_io
 from analysis.extract import extract
 from analysis.figures import FIGURES, figure, image_kinds
@@ -21,7 +21,7 @@ from .errors import log, user_error, user_errors
 from .export import export_figures
 from .files import path_of, png_files, safe_stem, scratch_dir, trim_heap
 from .pairs import PairError, PairRegistry
-from .state import FigureSetCache, ImageView, SegmentView
+from .state import FigureSetCache, ImageView, InspectionStore, SegmentView
 
 EXAMPLES_DIR = Path(__file__).resolve().parent / 'examples'
 TRIM_AFTER_PIXELS = 4_000_000     # images above this are followed by a malloc_trim
@@ -30,6 +30,9 @@ SET_IMAGES = 8                      # val images of a set-level figure
 # ``progress(fraction, desc)``: what gr.Progress accepts; a reference model takes seconds on CPU
 Progress = Callable[..., object]
 FIGURE_SETS = FigureSetCache()      # shared by every session
+# the pixel inspector's data of the latest images: about 8 MB per demo image (two top-5
+# tables at 256 x 256 and the SSA feature maps), 100 MB for a 1024 x 1024 image
+INSPECTIONS = InspectionStore(max_bytes=256 * 2**20)
 
 
 def list_examples(examples_dir: Path = EXAMPLES_DIR) -> List[List[Optional[str]]]:
@@ -113,7 +116,8 @@ class ComparisonRun:
 
         try:
             self.segmentation = stats.segment_pair(self.pair.baseline, self.pair.ssa,
-                                                   self.image, before=starting)
+                                                   self.image, before=starting,
+                                                   keep_internals=True)
         except Exception as err:  # a model failure must not take the server down
             log.exception('segmentation failed')
             raise user_error(f'the models failed on this image ({type(err).__name__}: {err})',
@@ -137,13 +141,25 @@ class ComparisonRun:
         return colour.disagreement_image(self.image.work, self.segmentation.baseline.work_mask,
                                           self.segmentation.ssa.work_mask)
 
+    def work_label(self):
+        """The label at the processing size, or None."""
+        return None if self.label is None else \
+            image_io.upsample_nearest(self.label, self.image.work_size)
+
+    def inspection(self) -> inspect.PixelInspection:
+        """What the pixel inspector needs of this run (no model runs again)."""
+        names = self.pair.model_names
+        return inspect.inspection_of(self.segmentation, self.pair.ssa, self.image,
+                                     self.pair.classes, (names['baseline'], names['ssa']),
+                                     self.work_label())
+
     def view_state(self) -> SegmentView:
         """What later events need (redraws, the tables, the Analysis tab), kept per session:
-        the processed image and masks, the label at that size, the statistics and files."""
-        label = None if self.label is None else \
-            image_io.upsample_nearest(self.label, self.image.work_size)
+        the processed image and masks, the label at that size, the statistics and files.
+        The pixel inspector's data goes to :data:`INSPECTIONS` under the view's key."""
+        label = self.work_label()
         masks = (self.segmentation.baseline.work_mask, self.segmentation.ssa.work_mask)
-        return SegmentView(
+        view = SegmentView(
             pair=self.pair.name, work=self.image.work, label=label,
             name=self.image.name or 'image', size=self.image.size,
             model_names=dict(self.pair.model_names), masks=masks, palette=self.pair.palette,
@@ -153,6 +169,8 @@ class ComparisonRun:
             hatched=colour.similar_colour_classes(self.pair.palette, self.pair.num_classes),
             breakdown=None if label is None else stats.error_breakdown(*masks, label),
             mask_files=self.mask_files(), key=uuid.uuid4().hex)
+        INSPECTIONS.put(view.key, self.inspection())
+        return view
 
     def mask_files(self) -> List[str]:
         """Full-size indexed PNG masks, named ``<image>_<model>_mask.png``."""
@@ -185,6 +203,52 @@ def api_compare(registry: PairRegistry, image, label=None, pair_name=None, opaci
     outputs = (*png_files(base, ssa, run.disagreement()), run.stats, *run.mask_files())
     done_with(run)
     return outputs
+
+
+# --------------------------------------------------------------------------- inspector
+
+def inspect_pixel(registry: PairRegistry, view: Optional[SegmentView], row, col
+                  ) -> inspect.PixelReport:
+    """The inspector's answer for pixel (``row``, ``col``) of the processing-size image in
+    ``view``, from what its segmentation kept; if that was dropped (memory bound), both
+    models run once more on the image and the result is kept again."""
+    if not view:
+        raise user_error('Segment an image first, then click a pixel.', 'No image yet')
+    inspection = INSPECTIONS.get(view.key)
+    if inspection is None:
+        with user_errors('Cannot inspect this pixel'):
+            pair = registry.get(view.pair)
+            image = image_io.load_image(view.work)
+            names = pair.model_names
+            inspection = inspect.inspect_image(pair.baseline, pair.ssa, image, pair.classes,
+                                               (names['baseline'], names['ssa']), view.label)
+        INSPECTIONS.put(view.key, inspection)
+    try:
+        return inspect.pixel(inspection, row, col)
+    except ValueError as err:
+        raise user_error(err, 'Cannot inspect this pixel') from None
+
+
+def api_inspect(registry: PairRegistry, image, y, x, label=None, pair_name=None) -> dict:
+    """The ``/inspect`` endpoint: the inspector's numbers at pixel (``y``, ``x``) of the image
+    (its own coordinates; an image the models see smaller is read at the matching pixel of
+    the processing size) as JSON (``analysis.inspect.PixelReport.to_json``)."""
+    pair, loaded, label_map = load_inputs(registry, path_of(image), path_of(label), pair_name)
+    try:
+        y, x = inspect.check_pixel(y, x, loaded.size)
+    except ValueError as err:
+        raise user_error(err, 'Cannot inspect this pixel') from None
+    (height, width), (h, w) = loaded.size, loaded.work_size
+    work_label = None if label_map is None else image_io.upsample_nearest(label_map, (h, w))
+    names = pair.model_names
+    with user_errors('Cannot inspect this pixel'):
+        inspection = inspect.inspect_image(pair.baseline, pair.ssa, loaded, pair.classes,
+                                           (names['baseline'], names['ssa']), work_label)
+    report = inspect.pixel(inspection, y * h // height, x * w // width).to_json()
+    report.update(pixel=[y, x], image_size=[height, width])
+    if (h, w) != (height, width):
+        report['processed_at'] = [h, w]
+    return report
 
 
 # --------------------------------------------------------------------------- analysis

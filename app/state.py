@@ -1,9 +1,11 @@
 """What the server keeps between events: the segment view of a session (a frozen dataclass,
-kept in a ``gr.State``) and the set-level figure sets shared by every session (with a lock).
+kept in a ``gr.State``), the pixel inspector's data of recent images (bounded, shared) and
+the set-level figure sets shared by every session (with a lock).
 """
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -63,3 +65,38 @@ class FigureSetCache:
     def clear(self) -> None:
         with self._lock:
             self._sets.clear()
+
+
+class InspectionStore:
+    """The pixel inspector's data (``analysis.inspect.PixelInspection``) of the latest
+    images, by ``SegmentView.key``, at most ``max_bytes`` in all: the oldest go first (a
+    click on an image whose data went recomputes it, see ``app.services.inspect_pixel``).
+    Kept here rather than in each session's ``gr.State`` so that the bound holds however
+    many sessions are open."""
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self._items: "OrderedDict[str, object]" = OrderedDict()
+        self._lock = threading.Lock()
+
+    def put(self, key: str, inspection) -> None:
+        with self._lock:
+            self._items[key] = inspection
+            self._items.move_to_end(key)
+            while len(self._items) > 1 and self.nbytes > self.max_bytes:
+                self._items.popitem(last=False)
+
+    def get(self, key: Optional[str]):
+        """The inspection of ``key``, or None when it was never kept or has been dropped."""
+        with self._lock:
+            item = self._items.get(key) if key else None
+            if item is not None:
+                self._items.move_to_end(key)
+            return item
+
+    @property
+    def nbytes(self) -> int:
+        return sum(item.nbytes for item in self._items.values())
+
+    def __len__(self) -> int:
+        return len(self._items)

@@ -103,6 +103,7 @@ def viewer_html(panels: Sequence[Mapping], size, classes: Sequence[str], key: st
 
 
 VIEWER_CSS = asset('viewer.css')
+INSPECTOR_CSS = asset('inspector.css')
 
 # Zoom and pan shared by every panel (one transform for all), kept across re-renders of the
 # same image; hover reads the class under the pointer from the grey-level index pictures.
@@ -229,3 +230,46 @@ def pixel_share_html(stats: Mapping, palette, min_share: float = 0.0) -> str:
             f'{key} &nbsp; '
             '<span style="color:#666">(% of the image)</span></div>'
             f'<table style="width:100%;border-collapse:collapse">{"".join(body)}</table></div>')
+
+
+INSPECTOR_HINT = ('<div class="ssa-inspector-hint"><em>Click a pixel of a mask, the ground '
+                  'truth or the map to see why the models decided it.</em></div>')
+
+
+def _prob_rows(probs, palette) -> str:
+    return ''.join(
+        f'<tr data-class="{html.escape(p.name)}"><td>'
+        f'{_swatch(hex_colour(palette[p.class_index]) if palette else "#fff")}'
+        f'{html.escape(p.name)}</td><td class="ssa-num">{100 * p.prob:.1f}%</td></tr>'
+        for p in probs)
+
+
+def inspector_html(report, palette: Optional[Sequence] = None) -> str:
+    """The pixel inspector's panel for an ``analysis.inspect.PixelReport``: the sentence,
+    each model's top classes (and SSA-Seg's coarse mask's), and the cosines of the classes
+    listed. ``data-*`` attributes carry the pixel for tests and scripts."""
+    y, x = report.pixel
+    gt = html.escape(report.gt) if report.gt is not None else '(no label here)'
+    columns = [('baseline', f'Baseline: {report.baseline.name}', report.baseline.top),
+               ('ssa', f'SSA-Seg: {report.ssa.name}', report.ssa.top)]
+    if report.ssa.coarse_top is not None:
+        columns.append(('coarse', 'SSA-Seg coarse mask (fixed prototypes)',
+                        report.ssa.coarse_top))
+    tables = ''.join(
+        f'<table class="ssa-top" data-role="{role}"><caption>{html.escape(title)}</caption>'
+        f'{_prob_rows(probs, palette)}</table>' for role, title, probs in columns)
+    cosines = ''
+    if report.ssa.classes:
+        rows = ''.join(f'<tr data-class="{html.escape(c.name)}"><td>{html.escape(c.name)}</td>'
+                       f'<td class="ssa-num">{c.cos_fixed:.3f}</td>'
+                       f'<td class="ssa-num">{c.cos_center:.3f}</td></tr>'
+                       for c in report.ssa.classes)
+        cosines = ('<table class="ssa-cos"><caption>Cosine to this pixel</caption><tr><th>'
+                   'class</th><th title="cos(F, S_k): where the coarse mask decides">fixed '
+                   'prototype</th><th title="cos(F + Pf, centre_k): where SSA-Seg decides">'
+                   f'adapted centre</th></tr>{rows}</table>')
+    return (f'<div class="ssa-inspector" data-row="{y}" data-col="{x}">'
+            f'<div class="ssa-inspector-head"><strong>Pixel (row {y}, column {x})</strong> of '
+            f'{report.image_size[0]} x {report.image_size[1]} &middot; ground truth: {gt}</div>'
+            f'<p class="ssa-sentence">{html.escape(report.sentence)}</p>'
+            f'<div class="ssa-inspector-tables">{tables}{cosines}</div></div>')

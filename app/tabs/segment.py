@@ -19,7 +19,7 @@ from ..components import uploaded_file, uploaded_image
 from ..errors import message_html
 from ..files import path_of
 from ..pairs import PairRegistry
-from ..services import ComparisonRun, Progress, done_with
+from ..services import ComparisonRun, Progress, done_with, inspect_pixel
 from ..state import SegmentView
 from ..viewer import ALL_CLASSES, MAP_DIFFER, MAP_ERRORS, render_view
 
@@ -36,6 +36,7 @@ class SegmentTab:
     class_filter: gr.Dropdown
     message: gr.HTML
     viewer: gr.HTML
+    inspector: gr.HTML              # the pixel inspector's panel (elem_id pixel-inspector)
     timing: gr.Markdown
     example_table: Optional[gr.Examples]
     share_plot: gr.HTML
@@ -57,7 +58,8 @@ class SegmentTab:
     def outputs(self) -> list:
         """What a segment run fills (see :func:`segment`), in its order."""
         return [self.message, self.viewer, self.timing, self.view, self.label_in,
-                self.class_filter, self.label_loose, self.label_dropped]
+                self.class_filter, self.label_loose, self.label_dropped, self.inspector,
+                self.inspected]
 
     def details(self, view: Optional[SegmentView]) -> dict:
         """The tables of the run in ``view`` (cleared without one)."""
@@ -79,6 +81,23 @@ class SegmentTab:
               outputs=self.viewer, api_visibility='private', concurrency_id='redraw',
               concurrency_limit=4, trigger_mode='always_last', show_progress='hidden')
 
+    def connect_inspector(self, registry: PairRegistry) -> None:
+        """A click on a pixel of the viewer (its ``select`` event carries {row, col}) fills
+        the inspector from what the segmentation kept: no model runs (unless the memory
+        bound dropped this image's data, see ``app.services.inspect_pixel``)."""
+        def on_pixel(view, evt: gr.EventData):
+            at = evt._data or {}
+            try:
+                report = inspect_pixel(registry, view, at.get('row'), at.get('col'))
+            except gr.Error as err:
+                return message_html(err.title or 'Error', err.message), gr.skip()
+            return views.inspector_html(report, view.palette), tuple(report.pixel)
+
+        self.viewer.select(on_pixel, self.view, [self.inspector, self.inspected],
+                           api_visibility='private', concurrency_id='inspect',
+                           concurrency_limit=4, trigger_mode='always_last',
+                           show_progress='hidden')
+
 
 LABEL_OF_PREVIOUS = ('the label came with the previous image, so this one is shown without '
                      'ground truth; upload its own label to score it.')
@@ -87,7 +106,7 @@ LABEL_OF_PREVIOUS = ('the label came with the previous image, so this one is sho
 def cleared(text: str = '', title: str = '') -> list:
     """A run's outputs when it shows no result: the message (if any), nothing else."""
     return [message_html(title, text), '', '', None, gr.skip(),
-            gr.update(choices=[ALL_CLASSES], value=ALL_CLASSES), gr.skip(), False]
+            gr.update(choices=[ALL_CLASSES], value=ALL_CLASSES), gr.skip(), False, '', None]
 
 
 def drop_stale_label(label_path, loose: bool):
@@ -109,8 +128,9 @@ def timing_markdown(run: ComparisonRun) -> str:
 def segment(registry: PairRegistry, image_path, label_path, pair_name, alpha, kind,
             dropped: bool = False, progress: Optional[Progress] = None) -> list:
     """One run of the page: [message, viewer, timing, view, label input, class filter,
-    label loose, label dropped] (:attr:`SegmentTab.outputs`). ``dropped``: a new image has
-    just taken the previous image's label out (:func:`drop_stale_label`); the run says so.
+    label loose, label dropped, inspector, inspected pixel] (:attr:`SegmentTab.outputs`).
+    ``dropped``: a new image has just taken the previous image's label out
+    (:func:`drop_stale_label`); the run says so.
     A run shows its one message (or none) and either all new results or none: a failure
     clears what the previous image left. Errors are returned, not raised, so that Gradio
     does not paint an "Error" badge on every output."""
@@ -134,7 +154,7 @@ def segment(registry: PairRegistry, image_path, label_path, pair_name, alpha, ki
     done_with(run)
     return [note, render_view(view, alpha, kind), timing, view,
             None if note else gr.skip(), gr.update(choices=classes, value=ALL_CLASSES),
-            False, False]
+            False, False, views.INSPECTOR_HINT, None]
 
 
 def segment_handler(registry: PairRegistry) -> Callable:
@@ -187,6 +207,8 @@ def build_segment_tab(examples: List[list]) -> SegmentTab:
                 message = gr.HTML('', elem_id='message')
                 viewer = gr.HTML('', elem_id='viewer', js_on_load=views.VIEWER_JS,
                                  css_template=views.VIEWER_CSS, padding=False)
+                inspector = gr.HTML('', elem_id='pixel-inspector', padding=False,
+                                    css_template=views.INSPECTOR_CSS)
                 timing = gr.Markdown(elem_id='timing')
                 # the examples sit under the results: before the first run they are at the
                 # top of this column, after it the masks are (1366 x 768 shows them
@@ -197,5 +219,5 @@ def build_segment_tab(examples: List[list]) -> SegmentTab:
                         examples, inputs=list(inputs[:2]), label=None,
                         examples_per_page=4) if examples else None
         tables = _tables()
-    return SegmentTab(*inputs, message, viewer, timing, example_table, *tables, gr.State(None),
-                      gr.State(False), gr.State(False), gr.State(None))
+    return SegmentTab(*inputs, message, viewer, inspector, timing, example_table, *tables,
+                      gr.State(None), gr.State(False), gr.State(False), gr.State(None))

@@ -7,12 +7,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 from app_inputs import BASELINE_CONFIG, REPO, SSA_CONFIG
+from inspect_reference import check_json, independent
 from tiny_models import tiny_config
 
 from analysis import inspect
 from analysis.io import load_image, load_label
 from analysis.stats import segment_pair
-from ssa_seg.apis import extract_head_features, inference_model, init_model, ssa_classifier
+from ssa_seg.apis import extract_head_features, inference_model, init_model
 
 IMAGE = REPO / 'app/examples/images/synthscenes_val_00001.png'
 LABEL = REPO / 'app/examples/labels/synthscenes_val_00001.png'
@@ -85,46 +86,6 @@ def demo_pair():
     return base, ssa
 
 
-@torch.no_grad()
-def independent(model_base, model_ssa, rgb):
-    """Image-size softmaxes of both models, the coarse mask, F and F + Pf, all by full
-    F.interpolate from an extraction of their own (not the inspector's capture)."""
-    size = rgb.shape[:2]
-    soft = {role: torch.softmax(inference_model(m, rgb).seg_logits.data.double(), 0)
-            for role, m in (('baseline', model_base), ('ssa', model_ssa))}
-    feat, _ = extract_head_features(model_ssa, rgb)
-    clf = ssa_classifier(model_ssa)
-    out = clf.adapt(feat)
-
-    def up(t):
-        return F.interpolate(t.double(), size=size, mode='bilinear', align_corners=False)[0]
-    return dict(soft=soft, coarse=torch.softmax(up(out.coarse), 0), feat=up(feat),
-                joint=up(feat + out.pos_feat), centers=out.centers[0].double(),
-                fixed=clf.fixed_prototypes.double())
-
-
-def check_against(report, ref, y, x, names):
-    for role in ('baseline', 'ssa'):
-        probs = ref['soft'][role][:, y, x]
-        side = getattr(report, role)
-        expected = torch.sort(probs, descending=True)
-        assert [p.name for p in side.top] == [names[i] for i in expected.indices[:5]]
-        assert max(abs(p.prob - float(v)) for p, v in zip(side.top, expected.values)) <= 1e-4
-    coarse = ref['coarse'][:, y, x]
-    assert [p.class_index for p in report.ssa.coarse_top] == \
-        torch.sort(coarse, descending=True).indices[:5].tolist()
-    for p in report.ssa.coarse_top:
-        assert abs(p.prob - float(coarse[p.class_index])) <= 1e-4
-    listed = {p.class_index for p in report.ssa.top + report.ssa.coarse_top}
-    assert {c.class_index for c in report.ssa.classes} == listed
-    for c in report.ssa.classes:
-        fixed = F.cosine_similarity(ref['fixed'][c.class_index], ref['feat'][:, y, x], dim=0)
-        center = F.cosine_similarity(ref['centers'][c.class_index], ref['joint'][:, y, x],
-                                     dim=0)
-        assert abs(c.cos_fixed - float(fixed)) <= 1e-4
-        assert abs(c.cos_center - float(center)) <= 1e-4
-
-
 @pytest.mark.slow
 def test_pixels_of_the_demo_pair_agree_with_inference_model(demo_pair):
     base, ssa = demo_pair
@@ -139,7 +100,7 @@ def test_pixels_of_the_demo_pair_agree_with_inference_model(demo_pair):
     pixels = [(0, 0), (255, 255), (0, 255), (131, 77), tuple(differ[0]), tuple(differ[-1])]
     for y, x in pixels:
         report = inspect.pixel(inspection, int(y), int(x))
-        check_against(report, ref, int(y), int(x), names)
+        check_json(report.to_json(), ref, int(y), int(x), names)
         assert report.baseline.top[0].class_index == seg.baseline.work_mask[y, x]
         assert report.ssa.top[0].class_index == seg.ssa.work_mask[y, x]
         assert report.gt == (None if label[y, x] == 255 else names[label[y, x]])

@@ -195,6 +195,48 @@ def test_figures_endpoint_matches_the_library(client, inputs, local_models):
     assert FIGURES['shift'].to_json is not None
 
 
+# --------------------------------------------------------------------------- /inspect
+
+def test_inspect_endpoint_agrees_with_an_independent_computation(client, inputs, local_models):
+    from inspect_reference import check_json, independent
+
+    rgb = image_io.load_image(str(inputs['rgb'])).work            # 64 x 96, not resized
+    names = list(local_models[0].dataset_meta['classes'])
+    ref = independent(*local_models, rgb)
+    # the label: class 0 left of column 48, class 3 right of it, rows 0..3 ignored
+    for (y, x), gt in [((0, 0), None), ((63, 95), names[3]), ((30, 47), names[0]),
+                       ((31, 48), names[3])]:
+        got = client.predict(handle_file(str(inputs['rgb'])), y, x,
+                             handle_file(str(inputs['label'])), api_name='/inspect')
+        assert got['pixel'] == [y, x] and got['image_size'] == [64, 96] and got['gt'] == gt
+        assert got['baseline']['name'] == 'tiny_baseline' and got['ssa']['name'] == 'tiny_ssa'
+        check_json(got, ref, y, x, names)
+        assert got['sentence'].startswith(('Baseline:', 'Both models say'))
+    unlabelled = client.predict(handle_file(str(inputs['rgb'])), 5, 7, api_name='/inspect')
+    assert unlabelled['gt'] is None
+    check_json(unlabelled, ref, 5, 7, names)
+
+
+@pytest.mark.parametrize('y,x', [(64, 0), (0, -1)])
+def test_inspect_endpoint_refuses_a_pixel_outside_the_image(client, inputs, y, x):
+    with pytest.raises(AppError, match=r'outside the 64 x 96 image'):
+        client.predict(handle_file(str(inputs['rgb'])), y, x, api_name='/inspect')
+
+
+def test_inspect_endpoint_reads_large_images_at_the_processing_size(client, inputs,
+                                                                   local_models):
+    """2400 x 1500 is processed at 1024 x 640: pixel (y, x) reads pixel (y*640//1500,
+    x*1024//2400) there, and says so."""
+    from inspect_reference import check_json, independent
+
+    work = image_io.load_image(str(inputs['large'])).work
+    got = client.predict(handle_file(str(inputs['large'])), 1499, 1200, api_name='/inspect')
+    assert got['image_size'] == [1500, 2400] and got['processed_at'] == [640, 1024]
+    assert got['pixel'] == [1499, 1200]
+    check_json(got, independent(*local_models, work), 639, 512,
+               list(local_models[0].dataset_meta['classes']))
+
+
 def test_analysis_endpoints_refuse_unusable_images(client, server, inputs):
     for api_name in ('/shift', '/figures'):
         with pytest.raises(AppError, match='not a readable image'):
