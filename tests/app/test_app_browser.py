@@ -504,3 +504,128 @@ def test_a_new_image_drops_the_label_of_the_previous_one(browser, server, tmp_pa
         assert page.locator('#message [role=alert]').count() == 0
     finally:
         page.close()
+
+
+# --------------------------------------------------------------------------- pixel inspector
+
+def _server_pair(server):
+    """The server's two models, loaded here from its own command line."""
+    import argparse
+
+    from analysis.pair_args import add_pair_arguments, parse_pair
+
+    parser = argparse.ArgumentParser()
+    add_pair_arguments(parser)
+    args, _ = parser.parse_known_args(server.args[3:])
+    pair = parse_pair(parser, args)
+    return pair.baseline.init(), pair.ssa.init()
+
+
+# page-side clock: the first animation frame after the inspector shows pixel (row, col)
+WATCH_INSPECTOR_JS = """([row, col]) => {
+  window.__ssaPanel = null;
+  const seen = () => {
+    const p = document.querySelector('#pixel-inspector .ssa-inspector');
+    if (window.__ssaPanel === null && p && +p.dataset.row === row && +p.dataset.col === col) {
+      window.__ssaPanel = -1;
+      requestAnimationFrame(() => { window.__ssaPanel = performance.now(); });
+    }
+  };
+  new MutationObserver(seen).observe(document.body, {subtree: true, childList: true,
+                                                     attributes: true});
+}"""
+
+
+def _inside(start: float, extent: float, index: int, count: int):
+    """A whole CSS pixel inside screen span ``index`` of ``count`` equal spans of
+    [start, start + extent) (the browser clicks at whole pixels; a 256-pixel image may
+    be drawn in fewer CSS pixels), or None."""
+    import math
+    low, high = start + index * extent / count, start + (index + 1) * extent / count
+    point = math.ceil(low + 1e-6)
+    return point if point < high else None
+
+
+def _clickable(page, panel: str, pixels, size):
+    """The first (row, col) of ``pixels`` that a whole-pixel click can hit in ``panel``."""
+    box = page.locator(f'#{panel} .ssa-pane').bounding_box()
+    for row, col in pixels:
+        if _inside(box['y'], box['height'], row, size[0]) is not None and \
+                _inside(box['x'], box['width'], col, size[1]) is not None:
+            return int(row), int(col)
+    raise AssertionError('no pixel of the list can be clicked at this zoom')
+
+
+def _click_pixel(page, panel: str, row: int, col: int, size) -> float:
+    """Click pixel (row, col) of a viewer panel (not zoomed); returns the milliseconds
+    from the click to the frame showing that pixel's inspector panel."""
+    box = page.locator(f'#{panel} .ssa-pane').bounding_box()
+    page.evaluate(WATCH_INSPECTOR_JS, [row, col])
+    start = page.evaluate('() => performance.now()')
+    page.mouse.click(_inside(box['x'], box['width'], col, size[1]),
+                     _inside(box['y'], box['height'], row, size[0]))
+    page.wait_for_function('() => window.__ssaPanel > 0', timeout=TIMEOUT_MS)
+    return page.evaluate('() => window.__ssaPanel') - start
+
+
+def _table(page, role: str):
+    rows = page.locator(f'#pixel-inspector table[data-role={role}] tr')
+    return [(rows.nth(i).get_attribute('data-class'),
+             float(rows.nth(i).locator('td').nth(1).inner_text().rstrip('%')))
+            for i in range(rows.count())]
+
+
+def test_a_click_on_a_mask_pixel_fills_the_inspector(browser, server):
+    """Click a pixel where the models disagree (found here with the server's models), then a
+    ground-truth pixel, then a new example: the panel shows each model's top 5 as
+    ``inference_model`` computes them, the pixel is marked on every panel, and a new image
+    clears the panel."""
+    import numpy as np
+    import torch
+
+    from analysis import io as image_io
+    from ssa_seg.apis import inference_model
+
+    models = _server_pair(server)
+    examples = sorted((REPO / 'app' / 'examples' / 'images').glob('*.png'))
+    rgb = image_io.load_image(str(examples[0])).work
+    soft = [torch.softmax(inference_model(m, rgb).seg_logits.data.double(), 0) for m in models]
+    masks = [s.argmax(0).numpy() for s in soft]
+    differ = np.argwhere(masks[0] != masks[1])
+    assert len(differ), 'the two models agree everywhere on this example'
+    names = list(models[0].dataset_meta['classes'])
+    page = _open(browser, server)
+    try:
+        _click_example(page)
+        row, col = _clickable(page, 'ssa-mask', differ, rgb.shape[:2])
+        assert 'Click a pixel' in page.locator('#pixel-inspector').inner_text()
+        ms = _click_pixel(page, 'ssa-mask', row, col, rgb.shape[:2])
+        print(f'click to inspector panel: {ms:.0f} ms')
+        for role, probs in (('baseline', soft[0]), ('ssa', soft[1])):
+            shown = _table(page, role)
+            want = torch.sort(probs[:, row, col], descending=True)
+            assert [n for n, _ in shown] == [names[i] for i in want.indices[:5]]
+            assert all(abs(p - 100 * float(v)) <= 0.05 + 1e-9
+                       for (_, p), v in zip(shown, want.values))
+        assert len(_table(page, 'coarse')) == 5
+        text = page.locator('#pixel-inspector').inner_text()
+        assert f'Pixel (row {row}, column {col})' in text
+        assert f'Baseline: {names[masks[0][row, col]]}' in text
+        assert page.locator('.ssa-mark span').count() == 4      # both masks, GT and map
+        # a second click, on the ground truth: the panel follows
+        label = image_io.load_label(str(REPO / 'app/examples/labels' / examples[0].name),
+                                    rgb.shape[:2], len(names))
+        row, col = _clickable(page, 'gt-mask', [(10, 200), (11, 200), (12, 201)],
+                              rgb.shape[:2])
+        _click_pixel(page, 'gt-mask', row, col, rgb.shape[:2])
+        gt = names[label[row, col]] if label[row, col] != 255 else '(no label here)'
+        assert f'ground truth: {gt}' in page.locator('#pixel-inspector').inner_text()
+        # a new image: the panel goes back to its hint and the mark goes
+        key = page.evaluate(VIEWER_KEY_JS)
+        page.get_by_text(examples[1].name).first.click()
+        page.wait_for_function(NEW_RUN_JS, arg=key, timeout=TIMEOUT_MS)
+        page.locator('#pixel-inspector').get_by_text('Click a pixel').wait_for(
+            timeout=TIMEOUT_MS)
+        assert page.locator('.ssa-mark').count() == 0
+    finally:
+        page.close()
