@@ -293,7 +293,9 @@ def percent(prob: float) -> str:
 def explain(baseline: ModelPixel, ssa: ModelPixel, gt: Optional[str] = None) -> str:
     """One sentence that reads the numbers, e.g. "baseline: wall 61%; SSA-Seg: door 83%; the
     coarse mask also said wall (54%); the adapted door centre is closer to this pixel than
-    the fixed prototype (0.41 vs 0.12)"."""
+    the fixed prototype (0.41 vs 0.12); its lead over the next class is +0.21 with the
+    adapted centres, -0.18 with the fixed prototypes". The lead: the class's cosine minus
+    the largest cosine of the other listed classes, in the same space."""
     b, s = baseline.top[0], ssa.top[0]
     if b.class_index == s.class_index:
         parts = [f'both models say {s.name} (baseline {percent(b.prob)}, '
@@ -308,6 +310,14 @@ def explain(baseline: ModelPixel, ssa: ModelPixel, gt: Optional[str] = None) -> 
         nearer = 'closer to' if own.cos_center > own.cos_fixed else 'no closer to'
         parts.append(f'the adapted {s.name} centre is {nearer} this pixel than the fixed '
                      f'prototype ({own.cos_center:.2f} vs {own.cos_fixed:.2f})')
+        others = [k for k in ssa.classes if k.class_index != s.class_index]
+        if others:
+            # the two cosines live in different spaces (F and F + Pf); the lead over the
+            # next class compares like with like
+            lead_center = own.cos_center - max(k.cos_center for k in others)
+            lead_fixed = own.cos_fixed - max(k.cos_fixed for k in others)
+            parts.append(f'its lead over the next class is {lead_center:+.2f} with the '
+                         f'adapted centres, {lead_fixed:+.2f} with the fixed prototypes')
     sentence = '; '.join(parts)
     if gt is not None:
         sentence += f'. Ground truth: {gt}'

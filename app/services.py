@@ -30,8 +30,8 @@ SET_IMAGES = 8                      # val images of a set-level figure
 # ``progress(fraction, desc)``: what gr.Progress accepts; a reference model takes seconds on CPU
 Progress = Callable[..., object]
 FIGURE_SETS = FigureSetCache()      # shared by every session
-# the pixel inspector's data of the latest images: about 8 MB per demo image (two top-5
-# tables at 256 x 256 and the SSA feature maps), 100 MB for a 1024 x 1024 image
+# the pixel inspector's data of the latest images: 4.8 MB per demo image (two top-5
+# tables at 256 x 256 and the SSA feature maps), about 65 MB for a 1024 x 1024 image
 INSPECTIONS = InspectionStore(max_bytes=256 * 2**20)
 
 

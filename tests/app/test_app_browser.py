@@ -20,6 +20,7 @@ CHROMIUM_ARGS = ['--no-sandbox', '--headless', '--disable-gpu', '--disable-backg
                  '--disable-component-update', '--disable-sync', '--no-first-run',
                  '--disable-quic']
 SCREENSHOT = REPO / 'docs' / 'app_screenshot.png'
+INSPECTOR_SCREENSHOT = REPO / 'docs' / 'inspector_screenshot.png'
 TIMEOUT_MS = 60_000
 
 
@@ -524,6 +525,7 @@ def _server_pair(server):
 # page-side clock: the first animation frame after the inspector shows pixel (row, col)
 WATCH_INSPECTOR_JS = """([row, col]) => {
   window.__ssaPanel = null;
+  window.__ssaObserver?.disconnect();         // one watch at a time
   const seen = () => {
     const p = document.querySelector('#pixel-inspector .ssa-inspector');
     if (window.__ssaPanel === null && p && +p.dataset.row === row && +p.dataset.col === col) {
@@ -531,8 +533,9 @@ WATCH_INSPECTOR_JS = """([row, col]) => {
       requestAnimationFrame(() => { window.__ssaPanel = performance.now(); });
     }
   };
-  new MutationObserver(seen).observe(document.body, {subtree: true, childList: true,
-                                                     attributes: true});
+  window.__ssaObserver = new MutationObserver(seen);
+  window.__ssaObserver.observe(document.body, {subtree: true, childList: true,
+                                               attributes: true});
 }"""
 
 
@@ -575,11 +578,11 @@ def _table(page, role: str):
             for i in range(rows.count())]
 
 
-def test_a_click_on_a_mask_pixel_fills_the_inspector(browser, server):
+def test_a_click_on_a_mask_pixel_fills_the_inspector(browser, server, tmp_path):
     """Click a pixel where the models disagree (found here with the server's models), then a
     ground-truth pixel, then a new example: the panel shows each model's top 5 as
     ``inference_model`` computes them, the pixel is marked on every panel, and a new image
-    clears the panel."""
+    clears the panel. The README's inspector screenshot (``SSA_SAVE_SCREENSHOT=1``)."""
     import numpy as np
     import torch
 
@@ -593,6 +596,8 @@ def test_a_click_on_a_mask_pixel_fills_the_inspector(browser, server):
     masks = [s.argmax(0).numpy() for s in soft]
     differ = np.argwhere(masks[0] != masks[1])
     assert len(differ), 'the two models agree everywhere on this example'
+    centre = np.array(rgb.shape[:2]) / 2            # the most telling pixels first
+    differ = differ[np.argsort(((differ - centre) ** 2).sum(1), kind='stable')]
     names = list(models[0].dataset_meta['classes'])
     page = _open(browser, server)
     try:
@@ -612,6 +617,14 @@ def test_a_click_on_a_mask_pixel_fills_the_inspector(browser, server):
         assert f'Pixel (row {row}, column {col})' in text
         assert f'Baseline: {names[masks[0][row, col]]}' in text
         assert page.locator('.ssa-mark span').count() == 4      # both masks, GT and map
+        target = INSPECTOR_SCREENSHOT if os.environ.get('SSA_SAVE_SCREENSHOT') else \
+            tmp_path / 'inspector.png'
+        box = page.locator('#viewer').bounding_box()
+        bottom = page.locator('#pixel-inspector').bounding_box()
+        page.screenshot(path=str(target), clip=dict(
+            x=box['x'], y=box['y'], width=box['width'],
+            height=bottom['y'] + bottom['height'] - box['y']))
+        assert target.stat().st_size > 10_000
         # a second click, on the ground truth: the panel follows
         label = image_io.load_label(str(REPO / 'app/examples/labels' / examples[0].name),
                                     rgb.shape[:2], len(names))

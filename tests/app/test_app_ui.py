@@ -411,3 +411,39 @@ def test_analysis_runs_in_its_own_lane(registry):
     assert lanes['compare'] == lanes['on_segment'] == {('models', 2)}
     for name in ('figures', 'shift', 'on_analyse', 'on_set_figure'):
         assert lanes[name] == {('analysis', 1)}, name
+
+
+@pytest.mark.slow
+def test_inspector_reuses_the_run_then_recomputes_after_the_memory_bound(registry, inputs,
+                                                                         monkeypatch):
+    """A run keeps its inspection; clicks read it without running a model. When the store
+    drops it (the byte bound), a click runs the models once more and gets the same
+    numbers; the store never holds more than its bound (one entry at least)."""
+    from analysis import stats
+    from app import views
+    from app.state import InspectionStore
+
+    store = InspectionStore(max_bytes=10**9)
+    monkeypatch.setattr(services, 'INSPECTIONS', store)
+    view = services.ComparisonRun(registry, str(inputs['rgb']), str(inputs['label'])
+                                  ).view_state()
+    assert len(store) == 1
+    calls = []
+    real = stats.segment_pair
+    monkeypatch.setattr(stats, 'segment_pair', lambda *a, **k: calls.append(1) or real(*a, **k))
+    first = services.inspect_pixel(registry, view, 30, 60)
+    assert calls == [] and first.pixel == (30, 60)
+    # the label: class 3 from column 48 on, rows 0..3 ignored
+    assert first.gt == view.classes[3] and services.inspect_pixel(registry, view, 2, 60).gt is None
+    html = views.inspector_html(first, view.palette)
+    assert 'data-row="30" data-col="60"' in html and first.sentence.split(';')[0] in html
+    store.max_bytes = store.nbytes - 1
+    other = services.ComparisonRun(registry, str(inputs['rgb'])).view_state()
+    assert len(store) == 1 and store.get(view.key) is None and store.get(other.key)
+    calls.clear()
+    again = services.inspect_pixel(registry, view, 30, 60)
+    assert len(calls) == 1 and again == first
+    with pytest.raises(gr.Error, match='outside the 64 x 96 image'):
+        services.inspect_pixel(registry, view, 64, 0)
+    with pytest.raises(gr.Error, match='Segment an image first'):
+        services.inspect_pixel(registry, None, 0, 0)
