@@ -31,6 +31,7 @@ exported stops with ``ExportError`` naming the operator or construct that failed
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import sys
 from contextlib import contextmanager
@@ -242,6 +243,14 @@ def _check_against_torch(wrapped: ImageToLogits, path: Path, n: int, h: int, w: 
                           f'Runtime: {_failing_op(err)}') from err
     scale = expected.abs().max().clamp_min(1e-12)
     diff = ((got - expected).abs().max() / scale).item() if got.shape == expected.shape else None
+    if diff is not None and diff > TOLERANCE:
+        # Deep models can carry more float32 rounding than TOLERANCE (OCRNet HRNet-W48 +
+        # SSA-Seg: 1e-3 on some inputs): then the float64 computation referees
+        exact = copy.deepcopy(wrapped).double()
+        with torch.no_grad():
+            expected = exact(image.double())
+        del exact
+        diff = ((got.double() - expected).abs().max() / expected.abs().max()).item()
     if diff is None or diff > TOLERANCE:
         detail = (f'shape {tuple(got.shape)} instead of {tuple(expected.shape)}' if diff is None
                   else f'max |diff| {diff:.2e} of max |logits|')

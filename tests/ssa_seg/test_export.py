@@ -46,6 +46,7 @@ SLOW = [
     ('swin/upernet_swin_tiny_ade20k_ssa.py', True, (64, 64)),
     ('ocrnet/ocrnet_hr48_512x512_160k_ade20k.py', False, (64, 64)),
     ('ocrnet/ocrnet_hr48_512x512_160k_ade20k_ssa.py', True, (64, 64)),
+    ('ocrnet/ocrnet_hr48_512x512_160k_ade20k_ssa.py', True, (48, 80)),
 ]
 # A head whose classifier output goes through torch.histc, which has no ONNX form: what a
 # model the exporter cannot convert looks like from the CLI.
@@ -86,22 +87,49 @@ def image(size, seed=0):
     return np.random.default_rng(seed).integers(0, 256, (*size, 3), dtype=np.uint8)
 
 
-# Families that miss the parity target, with what they reach (measured, not the target):
-# OCRNet HRNet-W48 + SSA-Seg at 64 x 64 differs by 1.9e-4 x max|logits| (argmax 99.6%)
-# under ONNX Runtime 1.32 with every graph optimisation off as with all on (3.9e-4, 99.4%
-# with ORT_ENABLE_ALL), while torch itself gives the same logits at 1 and 2 threads: the
-# difference is in ONNX Runtime's kernels for this deep graph, not in the export. Open.
-KNOWN_DEVIATIONS = {'ocrnet_hr48_512x512_160k_ade20k_ssa': (5e-4, 0.99)}
+# Families checked against the float64 computation of the same model instead of torch's
+# float32 one. OCRNet HRNet-W48 + SSA-Seg (reference-fixture weights, 64 x 64): torch's own
+# float32 logits differ from its float64 ones by 2.7e-4 x max|logits| (HRNet's depth and the
+# two-stage OCR attention amplify rounding), so the float32 answer cannot referee a 1e-4
+# target: ONNX Runtime is 3.3e-5 from the float64 logits (and 2.9e-4 from torch float32).
+# With these weights a quarter (64 x 64) to a half (48 x 80) of the pixels have a float64
+# top-2 margin under 1e-4 x max|logits| (the pixels whose argmax flips have margins under
+# 4e-7: numerical ties), so argmax agreement is counted where the margin exceeds the
+# tolerance. At 48 x 80: ONNX 7.3e-5 from float64, torch float32 3.6e-4.
+FLOAT64_REFEREE = {'ocrnet_hr48_512x512_160k_ade20k_ssa'}
+
+
+@torch.no_grad()
+def float64_logits(model, img):
+    """``seg_logits`` of ``model`` computed in float64 (on a copy)."""
+    import copy
+
+    from ssa_seg.apis import prepare_inputs
+    exact = copy.deepcopy(model).double()
+    inputs, sample = prepare_inputs(exact, img)
+    return exact.predict(inputs.double(), [sample])[0].seg_logits.data.numpy()
+
+
+def assert_float64_parity(path, model, img):
+    expected = float64_logits(model, img)
+    got = run_onnx(path, img.transpose(2, 0, 1)[None].astype(np.float32))[0]
+    scale = np.abs(expected).max()
+    assert np.abs(got - expected).max() <= TOLERANCE * scale
+    top2 = np.sort(expected, axis=0)[-2:]
+    decided = top2[1] - top2[0] > TOLERANCE * scale
+    assert decided.sum() >= 1000                    # not a vacuous check
+    assert (got.argmax(0) == expected.argmax(0))[decided].mean() >= MIN_ARGMAX
 
 
 def assert_parity(model, path, img, name=''):
-    tolerance, min_argmax = KNOWN_DEVIATIONS.get(name, (TOLERANCE, MIN_ARGMAX))
+    if name in FLOAT64_REFEREE:
+        return assert_float64_parity(path, model, img)
     expected = inference_model(model, img).seg_logits.data.numpy()
     got = run_onnx(path, img.transpose(2, 0, 1)[None].astype(np.float32))[0]
     assert got.shape == expected.shape
     scale = np.abs(expected).max()
-    assert np.abs(got - expected).max() <= tolerance * scale
-    assert (got.argmax(0) == expected.argmax(0)).mean() >= min_argmax
+    assert np.abs(got - expected).max() <= TOLERANCE * scale
+    assert (got.argmax(0) == expected.argmax(0)).mean() >= MIN_ARGMAX
 
 
 def check_family(config, with_fixture, size, tmp_path):
