@@ -120,6 +120,7 @@ def build_demo(registry: PairRegistry, *, examples_dir: Path = EXAMPLES_DIR,
         demo.load(None, js=f'() => ({asset("preview_guard.js")})({image_io.MAX_IMAGE_PIXELS})',
                   api_visibility='private', queue=False)
         segment.connect_redraws()
-        analysis.connect(registry, segment.view, pair_choice, model_lane, analysis_lane)
+        analysis.connect(registry, segment.view, pair_choice, model_lane, analysis_lane,
+                         inspected=segment.inspected)
         api.connect(registry, model_lane, analysis_lane)
     return demo

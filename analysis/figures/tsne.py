@@ -66,7 +66,8 @@ def mark_pixel(fig, data: TsneData, pixel: Optional[Sequence[int]]):
     ``fig`` (made by :func:`tsne_plotly` from ``data``): a black star on the point of its
     feature cell when that cell was sampled, else on the sampled point nearest to it in the
     panel's feature space (cosine), said so in the hover text. ``pixel`` None: ``fig`` as it
-    is. ValueError when the pixel lies outside the image. Returns ``fig``."""
+    is. ValueError when the pixel lies outside the image. Adds to ``fig`` in place and
+    returns it."""
     import plotly.graph_objects as go
     if pixel is None:
         return fig
