@@ -19,12 +19,17 @@ function show(points) {
   const r = root();
   if (!r) { return; }
   const cells = new Map();
+  let linkedPoints = 0;              // pixel points (the prototypes have no customdata)
   for (const p of points || []) {
-    const c = p.customdata;
-    if (Array.isArray(c) && c.length >= 6) { cells.set(c[0] + ',' + c[1], c.map(Number)); }
+    const c = p.customdata;            // a plain array, or a typed-array row (plotly's
+    if (c && c.length >= 6) {          // binary encoding of numpy arrays)
+      cells.set(c[0] + ',' + c[1], Array.from(c, Number));
+      linkedPoints += 1;
+    }
   }
   const W = +r.dataset.width, H = +r.dataset.height;
-  const boxes = [...cells.values()].map(c => {
+  const sorted = [...cells.values()].sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const boxes = sorted.map(c => {
     const d = document.createElement('div');
     d.className = 'tsne-link-box';
     d.style.top = (100 * c[2] / H) + '%';
@@ -34,14 +39,12 @@ function show(points) {
     return d;
   });
   r.querySelector('.tsne-link-boxes').replaceChildren(...boxes);
-  const keys = [...cells.values()].sort((a, b) => a[0] - b[0] || a[1] - b[1])
-    .map(c => c[0] + ',' + c[1]);
-  r.dataset.selected = keys.join(';');
+  r.dataset.selected = sorted.map(c => c[0] + ',' + c[1]).join(';');
   let pixels = 0;
   for (const c of cells.values()) { pixels += (c[4] - c[2]) * (c[5] - c[3]); }
   r.querySelector('.tsne-link-count').textContent = points === null ? HINT
     : `${pixels} pixels of ${W * H} selected (${cells.size} feature cells, `
-      + `${points.length} points)`;
+      + `${linkedPoints} points)`;
 }
 function attach() {
   const r = root();
