@@ -128,9 +128,18 @@ def marked_figures(figures: Sequence, data: dict, view: Optional[ImageView], pix
     figures = list(figures)
     pixel = inspected_pixel(pixel, view)
     if pixel is not None:               # drawn again: the figure given stays as it was
-        figures[list(image_kinds()).index(LINKED_KIND)] = tsne_plotly(data[LINKED_KIND],
-                                                                     pixel)
+        figures[list(image_kinds()).index(LINKED_KIND)] = _tsne_marked(data[LINKED_KIND],
+                                                                      pixel)
     return figures + [linked_image_html(view, pixel)]
+
+
+def _tsne_marked(data, pixel):
+    """The t-SNE with ``pixel`` marked; unmarked when the pixel is not on the figures' image
+    (a new image segmented while these figures are still shown)."""
+    try:
+        return tsne_plotly(data, pixel)
+    except ValueError:
+        return tsne_plotly(data)
 
 
 def remark(data: Optional[dict], view: Optional[ImageView], pixel):
@@ -139,7 +148,7 @@ def remark(data: Optional[dict], view: Optional[ImageView], pixel):
     if not data or LINKED_KIND not in data:
         return gr.skip(), gr.skip()
     pixel = inspected_pixel(pixel, view)
-    return tsne_plotly(data[LINKED_KIND], pixel), linked_image_html(view, pixel)
+    return _tsne_marked(data[LINKED_KIND], pixel), linked_image_html(view, pixel)
 
 
 def class_choices(registry: PairRegistry, pair_name: Optional[str]) -> List[str]:

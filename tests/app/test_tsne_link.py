@@ -103,6 +103,9 @@ def test_inspected_pixel_marks_the_tsne(registry, tmp_path):
     assert 'data-inspected="1,2"' in out[-1]
     clear = analysis_tab.marked_figures(figures, data, view, (10_000, 0))
     assert not any('inspected' in (t.name or '') for t in clear[0].data)
+    # a pixel of a newly segmented, larger image is not on these figures: no marker
+    stale, _ = analysis_tab.remark(data, _view(1000, 1000), (900, 900))
+    assert not any('inspected' in (t.name or '') for t in stale.data)
     # before the figures are computed there is nothing to mark
     assert analysis_tab.remark(None, view, (1, 2)) == (gr.skip(), gr.skip())
 
