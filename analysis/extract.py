@@ -19,6 +19,7 @@ from torch import Tensor
 
 from ssa_seg.classifier import DEFAULT_TEMPERATURE, IGNORE_INDEX
 
+from .feature_grid import FeatureGrid
 from .io import ImageSource, LoadedImage, load_image, load_label, upsample_nearest
 
 
@@ -39,6 +40,10 @@ class Extraction:
         centers: K x C, ``center_proj(Sp + Pp)``.
     With a label (``label`` is then h x w int64 at feature resolution, 255 = ignore):
         teacher_sem_protos: K x C, S_hat.   teacher_pos_protos: K x C, P_hat (SSA-Seg only).
+        image_label: H x W int64, the label at the processing size (``image.shape[:2]``),
+            values outside 0..K-1 as 255: what ``label`` was made from.
+    grid: where the h x w feature cells lie on the H x W image
+        (:class:`analysis.feature_grid.FeatureGrid`, from the test pipeline's geometry).
     """
     model_name: str
     class_names: List[str]
@@ -58,6 +63,8 @@ class Extraction:
     label: Optional[Tensor] = None
     teacher_sem_protos: Optional[Tensor] = None
     teacher_pos_protos: Optional[Tensor] = None
+    image_label: Optional[Tensor] = None
+    grid: Optional[FeatureGrid] = None
     image_name: str = ''
     temperature: float = DEFAULT_TEMPERATURE   # the SSA classifier's (vanilla heads: 15)
 
@@ -220,12 +227,15 @@ def extract(model, image: Union[ImageSource, LoadedImage], label: Optional[Image
     k = int(fixed.shape[0])
     pred_image = _image_resolution_prediction(model, logits, data_sample)
 
-    label_feat = None
+    meta = _metainfo(data_sample)
+    label_feat = label_image = None
     if label is not None:
         lab = load_label(label, loaded.size, k, palette=_palette(model, k),
                          reduce_zero_label=reduce_zero_label)
         lab = upsample_nearest(lab, loaded.work_size)
-        label_feat = label_to_feature_grid(lab, feat.shape[-2:], k, _metainfo(data_sample))
+        label_feat = label_to_feature_grid(lab, feat.shape[-2:], k, meta)
+        label_image = torch.from_numpy(np.array(lab, dtype=np.int64, copy=True))
+        label_image[(label_image < 0) | (label_image >= k)] = IGNORE_INDEX
         if clf is not None:
             teacher = clf.teacher(feat, out.pos_feat, label_feat[None])
 
@@ -243,7 +253,8 @@ def extract(model, image: Union[ImageSource, LoadedImage], label: Optional[Image
         pos_protos=cpu(out.pos_protos[0]) if out else None,
         pos_basis=cpu(clf.position_basis) if clf is not None else None,
         centers=cpu(out.centers[0]) if out else None,
-        label=label_feat,
+        label=label_feat, image_label=label_image,
+        grid=FeatureGrid.from_meta(loaded.work_size, tuple(feat.shape[-2:]), meta),
         teacher_sem_protos=cpu(teacher.sem_protos) if teacher else None,
         teacher_pos_protos=cpu(teacher.pos_protos[0]) if teacher else None,
         temperature=float(clf.temperature) if clf is not None else DEFAULT_TEMPERATURE,

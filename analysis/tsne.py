@@ -47,6 +47,8 @@ import numpy as np
 
 from ssa_seg.classifier import IGNORE_INDEX
 
+from .feature_grid import FeatureGrid
+
 DEFAULT_MAX_POINTS = 3000
 DEFAULT_PERPLEXITY = 30.0
 PCA_DIMS = 50
@@ -62,6 +64,12 @@ EARLY_ITER = 75
 FINAL_ITER = 150
 BH_THETA = 0.8
 FFT_INTS_IN_INTERVAL = 2
+# Feature cells whose image pixels span several ground-truth classes ("mixed"): dropped
+# from the sample by default when a label is given (their feature blends classes, so they
+# smear the clusters; the usual cleaning of such maps), or kept.
+MIXED_CELLS = ('drop', 'keep')
+DEFAULT_MIXED_CELLS = 'drop'
+NEAREST_CHUNK = 4096        # rows per block when finding each cell's nearest sampled point
 
 
 # --------------------------------------------------------------------------- sampling
@@ -100,6 +108,21 @@ def stratified_sample(classes: np.ndarray, max_points: int, seed: int = 0,
         members = valid[classes[valid] == cls]
         picked.append(rng.choice(members, size=int(q), replace=False))
     return np.sort(np.concatenate(picked)).astype(np.int64)
+
+
+def pure_cell_mask(grid: FeatureGrid, image_label: np.ndarray, cell_label: np.ndarray,
+                   num_classes: int) -> np.ndarray:
+    """h x w bool: the cells a t-SNE may draw when mixed cells are dropped.
+
+    A cell is kept when all labelled image pixels in it (``grid``'s pixel boxes over the
+    H x W ``image_label``) have one class and that class is the cell's own label
+    (``cell_label``, h x w, what :func:`analysis.extract.label_to_feature_grid` gave it:
+    nearest-neighbour resizing may take a cell's label from a pixel just outside its box).
+    Cells without labelled pixels are ignored anyway (255 in ``cell_label``) and stay True.
+    """
+    classes = grid.cell_classes(image_label, num_classes)
+    cell_label = np.asarray(cell_label)
+    return (cell_label == IGNORE_INDEX) | (classes == cell_label)
 
 
 # --------------------------------------------------------------------------- embedding
@@ -252,6 +275,16 @@ class TsnePanel:
     'adapted'. proto_labels: role -> legend text. cosines: role -> cos(prototype of the
     highlighted class, its pixel centroid) in the original feature space (NaN when the class
     has no pixels here).
+
+    Every point knows its pixel (when the features came as a C x h x w map):
+    cells: N x 2 int64, the feature cell (row, col) of each point; grid: the feature grid's
+    place on the processing-size image (:class:`analysis.feature_grid.FeatureGrid`: cell
+    (r, c) holds image pixel (y, x) when r = floor((y + 0.5) * Hs/H * h/Hp), likewise c);
+    boxes: N x 4 int64, the image pixels each point stands for, (y0, x0, y1, x1) half-open
+    (``grid.boxes(cells)``); nearest: h x w int64, for every cell the index of the sampled
+    point nearest to it in this panel's feature space (largest cosine; a sampled cell's own
+    point). mixed_dropped: labelled cells left out because their pixels span several
+    classes (None when that filter did not run: no label, or mixed cells kept).
     """
     title: str
     domain: str
@@ -263,6 +296,16 @@ class TsnePanel:
     proto_labels: Dict[str, str]
     cosines: Dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
+    cells: Optional[np.ndarray] = None
+    boxes: Optional[np.ndarray] = None
+    grid: Optional[FeatureGrid] = None
+    nearest: Optional[np.ndarray] = None
+    mixed_dropped: Optional[int] = None
+
+    @property
+    def pixels(self) -> Optional[np.ndarray]:
+        """N x 2 (y, x): the image pixel at the centre of each point's box."""
+        return None if self.boxes is None else FeatureGrid.centres(self.boxes)
 
     def proto_point(self, role: str, cls: int) -> Optional[np.ndarray]:
         hit = np.flatnonzero(self.proto_classes == cls)
@@ -282,6 +325,7 @@ class TsneData:
     source: str
     image_name: str = ''
     iterations: Tuple[int, int] = (EARLY_ITER, FINAL_ITER)
+    mixed_cells: str = DEFAULT_MIXED_CELLS
 
     @property
     def highlight_name(self) -> str:
@@ -302,23 +346,48 @@ def _centroid_cos(feat_rows: np.ndarray, point_classes: np.ndarray, cls: int,
     return float(c @ p / max(np.linalg.norm(c) * np.linalg.norm(p), 1e-12))
 
 
+def nearest_sampled(rows: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """For each of the M rows (M x C) the position in ``idx`` of the sampled row
+    (``rows[idx]``) with the largest cosine to it -> (M,) int64; a sampled row maps to its
+    own position, and with an empty sample every entry is -1. Blocks of NEAREST_CHUNK rows."""
+    idx = np.asarray(idx, dtype=np.int64)
+    if idx.size == 0:
+        return np.full(len(rows), -1, dtype=np.int64)
+    unit = l2_normalize(rows)
+    sample = unit[idx]
+    out = np.empty(len(unit), dtype=np.int64)
+    for s in range(0, len(unit), NEAREST_CHUNK):
+        out[s:s + NEAREST_CHUNK] = np.argmax(unit[s:s + NEAREST_CHUNK] @ sample.T, axis=1)
+    out[idx] = np.arange(idx.size)
+    return out
+
+
 def tsne_panel(feat: np.ndarray, classes: np.ndarray, protos: Dict[str, np.ndarray],
                proto_labels: Dict[str, str], highlight: int, *, title: str, domain: str,
                model_name: str = '', max_points: int = DEFAULT_MAX_POINTS, seed: int = 0,
                perplexity: float = DEFAULT_PERPLEXITY, backend: str = DEFAULT_BACKEND,
                iterations: Tuple[int, int] = (EARLY_ITER, FINAL_ITER),
-               n_jobs: int = 1) -> TsnePanel:
+               n_jobs: int = 1, grid: Optional[FeatureGrid] = None,
+               allowed: Optional[np.ndarray] = None) -> TsnePanel:
     """Embed a stratified sample of pixels jointly with prototypes.
 
-    feat: C x H x W (or N x C) features; classes: H x W (or N) class ids with 255 ignored;
-    protos: role -> K x C prototypes. Prototypes are included for every class in the sample
-    plus the highlighted one. Cosines to the class centroid use all of the class's pixels.
+    feat: C x h x w features (or N x C: then the points have no cells); classes: h x w (or N)
+    class ids with 255 ignored; protos: role -> K x C prototypes. Prototypes are included
+    for every class in the sample plus the highlighted one. Cosines to the class centroid
+    use all of the class's pixels (mixed cells included: the same centroid as the shift
+    figure's). grid: where the h x w cells lie on the image (gives each point's pixel box);
+    allowed: h x w (or N) bool, the entries the sample may draw from (:func:`pure_cell_mask`;
+    None: all).
     """
     start = time.perf_counter()
     feat = np.asarray(feat, dtype=np.float32)
     rows = feat.reshape(feat.shape[0], -1).T if feat.ndim == 3 else feat
     classes = np.asarray(classes).reshape(-1).astype(np.int64)
-    idx = stratified_sample(classes, max_points, seed)
+    drawable = classes
+    if allowed is not None:
+        allowed = np.asarray(allowed, dtype=bool).reshape(-1)
+        drawable = np.where(allowed, classes, IGNORE_INDEX)
+    idx = stratified_sample(drawable, max_points, seed)
     sample, sample_classes = rows[idx], classes[idx]
     proto_classes = np.union1d(np.unique(sample_classes), [highlight]).astype(np.int64)
     roles = list(protos)
@@ -330,10 +399,53 @@ def tsne_panel(feat: np.ndarray, classes: np.ndarray, protos: Dict[str, np.ndarr
     proto_points = {r: y[n + i * m: n + (i + 1) * m] for i, r in enumerate(roles)}
     cosines = {r: _centroid_cos(rows, classes, highlight, np.asarray(protos[r])[highlight])
                for r in roles}
+    cells = boxes = nearest = None
+    if feat.ndim == 3:
+        h, w = feat.shape[1:]
+        cells = np.stack([idx // w, idx % w], axis=1)
+        nearest = nearest_sampled(rows, idx).reshape(h, w)
+        if grid is not None:
+            if tuple(grid.feature_size) != (h, w):
+                raise ValueError(f'feature grid {grid.feature_size} does not match the '
+                                 f'features ({h}, {w})')
+            boxes = grid.boxes(cells)
+    dropped = None if allowed is None else int(((classes != IGNORE_INDEX) & ~allowed).sum())
     return TsnePanel(title=title, domain=domain, model_name=model_name, points=y[:n],
                      point_classes=sample_classes, proto_classes=proto_classes,
                      protos=proto_points, proto_labels=dict(proto_labels), cosines=cosines,
-                     seconds=time.perf_counter() - start)
+                     seconds=time.perf_counter() - start, cells=cells, boxes=boxes,
+                     grid=grid if boxes is not None else None, nearest=nearest,
+                     mixed_dropped=dropped)
+
+
+@dataclass(frozen=True)
+class MarkedPoint:
+    """The point of one panel that stands for an inspected image pixel.
+
+    pixel: (y, x) at the processing size; cell: its feature cell (row, col); index: the
+    position in ``panel.points``; exact: True when that cell is one of the sampled points,
+    False when ``index`` is the sampled point nearest to the cell in the panel's feature
+    space (largest cosine, :attr:`TsnePanel.nearest`).
+    """
+    pixel: Tuple[int, int]
+    cell: Tuple[int, int]
+    index: int
+    exact: bool
+
+
+def marked_point(panel: TsnePanel, pixel: Sequence[int]) -> Optional[MarkedPoint]:
+    """The point that marks image pixel ``pixel`` = (y, x) in ``panel``; None when the panel
+    has no pixel geometry (features given as rows) or no points. ValueError when the pixel is
+    outside the image."""
+    if panel.grid is None or panel.cells is None or panel.nearest is None \
+            or len(panel.points) == 0:
+        return None
+    y, x = (int(v) for v in pixel)
+    cell = panel.grid.cell_of(y, x)
+    hit = np.flatnonzero((panel.cells[:, 0] == cell[0]) & (panel.cells[:, 1] == cell[1]))
+    if hit.size:
+        return MarkedPoint((y, x), cell, int(hit[0]), True)
+    return MarkedPoint((y, x), cell, int(panel.nearest[cell]), False)
 
 
 def default_highlight(classes: np.ndarray, num_classes: int) -> int:
@@ -349,7 +461,7 @@ def tsne_data(extraction, baseline=None, class_name=None, *, max_points: int = D
               seed: int = 0, perplexity: float = DEFAULT_PERPLEXITY,
               backend: str = DEFAULT_BACKEND, domains: Sequence[str] = DEFAULT_DOMAINS,
               iterations: Tuple[int, int] = (EARLY_ITER, FINAL_ITER),
-              n_jobs: int = 1) -> TsneData:
+              n_jobs: int = 1, mixed_cells: str = DEFAULT_MIXED_CELLS) -> TsneData:
     """The panels of the t-SNE figure for one image.
 
     extraction: :class:`analysis.extract.Extraction` of the SSA-Seg model (a vanilla model
@@ -366,10 +478,16 @@ def tsne_data(extraction, baseline=None, class_name=None, *, max_points: int = D
     * ``'spatial'``: Pp beside Pf, with the position basis P.
 
     Every vector is L2-normalised before embedding (the SSA classifier compares by cosine).
+    The sample is class-balanced (:func:`stratified_sample`); ``mixed_cells='drop'`` (the
+    default) leaves out feature cells whose image pixels span several ground-truth classes
+    (:func:`pure_cell_mask`); without a label it has no effect (membership then comes from
+    the prediction, which has no boundary cells to speak of).
     """
     unknown = set(domains) - set(DOMAINS)
     if unknown:
         raise ValueError(f'unknown t-SNE domain(s) {sorted(unknown)}; choose from {DOMAINS}')
+    if mixed_cells not in MIXED_CELLS:
+        raise ValueError(f'mixed cells {mixed_cells!r}: choose from {", ".join(MIXED_CELLS)}')
     mask, source = extraction.mask()
     names = extraction.class_names
     if class_name is None:
@@ -377,14 +495,17 @@ def tsne_data(extraction, baseline=None, class_name=None, *, max_points: int = D
     else:
         highlight = extraction.class_index(class_name)
     common = dict(max_points=max_points, seed=seed, perplexity=perplexity, backend=backend,
-                  iterations=tuple(iterations), n_jobs=n_jobs)
+                  iterations=tuple(iterations), n_jobs=n_jobs, grid=extraction.grid,
+                  allowed=_allowed_cells(extraction, mixed_cells))
     panels = []
     if baseline is not None:
         bmask, _ = baseline.mask()
         panels.append(tsne_panel(
             baseline.feat.numpy(), bmask.numpy(), {'fixed': baseline.fixed_protos.numpy()},
             {'fixed': 'fixed prototype S'}, highlight, title='Baseline: F vs S (inner prod.)',
-            domain='classifier', model_name=baseline.model_name, **common))
+            domain='classifier', model_name=baseline.model_name,
+            **{**common, 'grid': baseline.grid,
+               'allowed': _allowed_cells(baseline, mixed_cells)}))
     label = 'SSA-Seg' if extraction.is_ssa else 'Model'
     for domain in domains:
         if domain == 'classifier' and extraction.is_ssa:
@@ -416,4 +537,14 @@ def tsne_data(extraction, baseline=None, class_name=None, *, max_points: int = D
     return TsneData(panels=panels, class_names=list(names), highlight=highlight, seed=seed,
                     perplexity=perplexity, backend=backend, max_points=max_points,
                     source=source, image_name=extraction.image_name,
-                    iterations=tuple(iterations))
+                    iterations=tuple(iterations), mixed_cells=mixed_cells)
+
+
+def _allowed_cells(extraction, mixed_cells: str) -> Optional[np.ndarray]:
+    """The cells the sample may draw from (:func:`pure_cell_mask`), or None: mixed cells
+    kept, or no label (nothing to tell mixed cells by)."""
+    if (mixed_cells == 'keep' or extraction.label is None or extraction.image_label is None
+            or extraction.grid is None):
+        return None
+    return pure_cell_mask(extraction.grid, extraction.image_label.numpy(),
+                          extraction.label.numpy(), extraction.num_classes)

@@ -121,6 +121,7 @@ def build_demo(registry: PairRegistry, *, examples_dir: Path = EXAMPLES_DIR,
                   api_visibility='private', queue=False)
         segment.connect_redraws()
         segment.connect_inspector(registry)
-        analysis.connect(registry, segment.view, pair_choice, model_lane, analysis_lane)
+        analysis.connect(registry, segment.view, pair_choice, model_lane, analysis_lane,
+                         inspected=segment.inspected)
         api.connect(registry, model_lane, analysis_lane)
     return demo

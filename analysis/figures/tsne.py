@@ -16,11 +16,14 @@ from ..tsne import (
     DEFAULT_BACKEND,
     DEFAULT_DOMAINS,
     DEFAULT_MAX_POINTS,
+    DEFAULT_MIXED_CELLS,
     DEFAULT_PERPLEXITY,
     DOMAINS,
     EARLY_ITER,
     FINAL_ITER,
+    MIXED_CELLS,
     TsneData,
+    marked_point,
     tsne_data,
 )
 from ._registry import FigureBundle, FigureKind, FigureOption, register_figure
@@ -32,7 +35,7 @@ def tsne_figures(extraction, baseline=None, class_name=None, *,
                  perplexity: float = DEFAULT_PERPLEXITY, backend: str = DEFAULT_BACKEND,
                  domains: Sequence[str] = DEFAULT_DOMAINS,
                  iterations: Tuple[int, int] = (EARLY_ITER, FINAL_ITER),
-                 n_jobs: int = 1) -> FigureBundle:
+                 n_jobs: int = 1, mixed_cells: str = DEFAULT_MIXED_CELLS) -> FigureBundle:
     """t-SNE panels for one image (see :func:`analysis.tsne.tsne_data` for the arguments).
 
     iterations: (exaggerated, normal) optimisation steps; the default keeps neighbourhoods
@@ -40,11 +43,58 @@ def tsne_figures(extraction, baseline=None, class_name=None, *,
     """
     data = tsne_data(extraction, baseline, class_name, max_points=max_points, seed=seed,
                      perplexity=perplexity, backend=backend, domains=domains,
-                     iterations=iterations, n_jobs=n_jobs)
+                     iterations=iterations, n_jobs=n_jobs, mixed_cells=mixed_cells)
     return FigureBundle(tsne_plotly(data), data)
 
 
-def tsne_plotly(data: TsneData):
+def point_hover(panel, names, sel) -> Tuple[list, Optional[np.ndarray]]:
+    """Hover text and customdata of the points ``sel`` (a boolean mask) of a panel: the
+    class and the image pixel at the centre of the point's cell, "pixel (y=.., x=..)";
+    customdata rows are (row, col, y0, x0, y1, x1): the feature cell and its pixel box
+    (half-open, processing-size image), what the app's linked image draws."""
+    cls = panel.point_classes[sel]
+    if panel.boxes is None:
+        return [names[c] for c in cls], None
+    cells, boxes, centres = panel.cells[sel], panel.boxes[sel], panel.pixels[sel]
+    text = [f'{names[c]}<br>pixel (y={cy}, x={cx}), cell ({r}, {q})'
+            for c, (cy, cx), (r, q) in zip(cls, centres, cells)]
+    return text, np.concatenate([cells, boxes], axis=1)
+
+
+def mark_pixel(fig, data: TsneData, pixel: Optional[Sequence[int]]):
+    """Add the inspected image pixel ``pixel`` = (y, x) (processing size) to every panel of
+    ``fig`` (made by :func:`tsne_plotly` from ``data``): a black star on the point of its
+    feature cell when that cell was sampled, else on the sampled point nearest to it in the
+    panel's feature space (cosine), said so in the hover text. ``pixel`` None: ``fig`` as it
+    is. ValueError when the pixel lies outside the image. Adds to ``fig`` in place and
+    returns it."""
+    import plotly.graph_objects as go
+    if pixel is None:
+        return fig
+    shown = False
+    for col, panel in enumerate(data.panels, start=1):
+        mark = marked_point(panel, pixel)
+        if mark is None:
+            continue
+        y, x = mark.pixel
+        point = panel.points[mark.index]
+        what = (f'inspected pixel (y={y}, x={x}), cell {mark.cell}' if mark.exact else
+                f'nearest sampled point to the inspected pixel (y={y}, x={x}): cell '
+                f'{tuple(int(v) for v in panel.cells[mark.index])}; cell {mark.cell} '
+                'is not in the sample')
+        fig.add_trace(go.Scatter(
+            x=[point[0]], y=[point[1]], mode='markers', name=f'inspected pixel (y={y}, x={x})',
+            legendgroup='inspected', showlegend=not shown,
+            marker=dict(symbol='star', size=18, color='black', line=dict(width=1.5,
+                                                                       color='white')),
+            hovertemplate=what + '<extra></extra>'), row=1, col=col)
+        shown = True
+    return fig
+
+
+def tsne_plotly(data: TsneData, pixel: Optional[Sequence[int]] = None):
+    """The panels as one plotly figure; drag selects points (the app links a selection to
+    the image), ``pixel`` (y, x) marks an inspected pixel (:func:`mark_pixel`)."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
     n = max(len(data.panels), 1)
@@ -60,11 +110,12 @@ def tsne_plotly(data: TsneData):
         for key, sel, color, size, label in (
                 ('rest', cls != hl, style.REST, 4, 'other classes'),
                 ('hl', cls == hl, style.HIGHLIGHT, 5, names[hl])):
+            text, custom = point_hover(panel, names, sel)
             fig.add_trace(go.Scatter(
                 x=pts[sel, 0], y=pts[sel, 1], mode='markers', name=label, legendgroup=key,
                 showlegend=key not in legend_done and bool(sel.any()),
                 marker=dict(size=size, color=color, opacity=0.7 if key == 'rest' else 0.9),
-                text=[names[c] for c in cls[sel]],
+                text=text, customdata=custom,
                 hovertemplate='%{text}<extra></extra>'), row=1, col=col)
             if sel.any():
                 legend_done.add(key)
@@ -86,12 +137,19 @@ def tsne_plotly(data: TsneData):
     for col in range(1, n + 1):
         fig.update_yaxes(scaleanchor=f'x{col if col > 1 else ""}', scaleratio=1, row=1, col=col)
     fig.update_layout(
-        template='plotly_white', height=460, autosize=True,
+        template='plotly_white', height=460, autosize=True, dragmode='select',
         title=dict(text=f't-SNE of pixel features, class "{names[hl]}" highlighted '
-                        f'({data.source} pixels, seed {data.seed})', x=0.5),
+                        f'({data.source} pixels{_mixed_words(data)}, seed {data.seed})',
+                   x=0.5),
         legend=dict(orientation='h', yanchor='top', y=-0.02, xanchor='center', x=0.5),
         margin=dict(l=20, r=20, t=90, b=40))
-    return fig
+    return mark_pixel(fig, data, pixel)
+
+
+def _mixed_words(data: TsneData) -> str:
+    dropped = dict.fromkeys(str(p.mixed_dropped) for p in data.panels
+                            if p.mixed_dropped is not None)
+    return f', {"/".join(dropped)} mixed cells dropped' if dropped else ''
 
 
 def tsne_matplotlib(data, width: Optional[float] = None):
@@ -214,7 +272,24 @@ OPTIONS = (
     FigureOption('backend', str, None, choices=('opentsne', 'sklearn'),
                  help=f't-SNE implementation (default: {DEFAULT_BACKEND}, the measured '
                       'choice)'),
+    FigureOption('mixed_cells', str, DEFAULT_MIXED_CELLS, choices=MIXED_CELLS,
+                 help='t-SNE: feature cells whose image pixels span several ground-truth '
+                      'classes: drop (default) or keep; no effect without a label'),
 )
+
+
+def sampling_note(data: TsneData) -> str:
+    """How the points were sampled: class-balanced, and what became of the mixed cells."""
+    base = f'Points: a class-balanced sample of at most {data.max_points} feature cells'
+    if data.source != 'label':
+        return (base + '; no label, so classes come from the prediction and no cell is '
+                'dropped as mixed (the mixed-cells option needs a label).')
+    if data.mixed_cells == 'keep':
+        return base + '; cells spanning several ground-truth classes kept (mixed cells: keep).'
+    dropped = ', '.join(f'{p.title} {p.mixed_dropped}' for p in data.panels
+                        if p.mixed_dropped is not None)
+    return (base + ' whose image pixels all have one ground-truth class (mixed cells '
+            f'dropped: {dropped}).')
 
 
 def caption(data: TsneData) -> str:
@@ -228,13 +303,16 @@ def caption(data: TsneData) -> str:
             'all vectors L2-normalised. Stars: the fixed prototype S (vermillion) and '
             'the adapted centre (green). Paper (Fig. 1/5): the adapted prototype moves '
             'toward the centre of the image\'s class features. Cosine to the class '
-            f'centroid: {cos}.')
+            f'centroid: {cos}. {sampling_note(data)}')
 
 
 def summary(data: TsneData) -> dict:
     """The numbers the paper report keeps: image, class and the cosines per panel."""
     return {'image': data.image_name, 'class': data.highlight_name,
-            'cosines_to_class_centroid': {p.title: p.cosines for p in data.panels}}
+            'cosines_to_class_centroid': {p.title: p.cosines for p in data.panels},
+            'mixed_cells': data.mixed_cells if data.source == 'label' else
+            'no effect (no label)',
+            'mixed_cells_dropped': {p.title: p.mixed_dropped for p in data.panels}}
 
 
 KIND = register_figure(FigureKind(

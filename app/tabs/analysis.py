@@ -5,25 +5,36 @@ paper exports, set-level figures.
 The computations are :mod:`app.services` and :mod:`app.export`; this module builds the
 widgets (:func:`build_analysis_tab`), turns the option widgets' values into each kind's
 keyword options (:func:`options_by_kind`) and wires the tab's events.
+
+The t-SNE is linked to the image beside it (:func:`linked_image_html`, ``tsne_link.js``):
+a selection of points outlines their feature cells on the image, and the pixel inspected
+in the Segment tab is marked in the t-SNE (:func:`analysis.figures.tsne.mark_pixel`). The
+geometry (each point's cell and pixel box) comes from :mod:`analysis`; the page only draws.
 """
 from __future__ import annotations
 
 import html
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import gradio as gr
 
 from analysis.figures import WidgetSpec, image_kinds, option_widget_specs, set_kinds
+from analysis.figures.tsne import tsne_plotly
 
 from ..errors import user_error
 from ..export import FIGURE_FORMATS, download_all
+from ..files import asset, png_bytes
 from ..lanes import in_analysis_thread
 from ..pairs import PairError, PairRegistry
 from ..services import AUTO_CLASS, analysis_figures, set_figure
 from ..state import ImageView, SegmentView
+from ..views import data_uri
 
 DEFAULT_OPTION = '(default)'
+LINKED_KIND = 'tsne'            # the figure kind whose points are linked to the image
+LINKED_JS = asset('tsne_link.js')
+LINKED_CSS = asset('tsne_link.css')
 
 
 def figure_options() -> List[WidgetSpec]:
@@ -74,6 +85,72 @@ def figures_caption(view: Optional[ImageView]) -> str:
             f'{html.escape(names["ssa"])} (SSA-Seg).')
 
 
+def inspected_pixel(pixel, view: Optional[ImageView]) -> Optional[Tuple[int, int]]:
+    """The inspected pixel (row, column) at the processing size when it lies in the image of
+    ``view``, else None (nothing inspected yet, or a pixel of an earlier, larger image)."""
+    if not view or pixel is None:
+        return None
+    try:
+        y, x = (int(v) for v in pixel)
+    except (TypeError, ValueError):
+        return None
+    height, width = view.work.shape[:2]
+    return (y, x) if 0 <= y < height and 0 <= x < width else None
+
+
+def linked_image_html(view: Optional[ImageView], pixel: Optional[Tuple[int, int]] = None,
+                      plot_id: str = f'{LINKED_KIND}-plot') -> str:
+    """The processing-size image shown beside the t-SNE, with an empty layer that
+    ``tsne_link.js`` fills with the selected points' cells (from their customdata) and a ring
+    on the inspected pixel. Empty without an image."""
+    if not view:
+        return ''
+    height, width = view.work.shape[:2]
+    ring = ''
+    if pixel is not None:
+        y, x = pixel
+        ring = (f'<div class="tsne-link-inspected" title="inspected pixel (y={y}, x={x})" '
+                f'style="top:{100 * (y + 0.5) / height:.4f}%;'
+                f'left:{100 * (x + 0.5) / width:.4f}%"></div>')
+    inspected = '' if pixel is None else f' data-inspected="{pixel[0]},{pixel[1]}"'
+    return (f'<div class="tsne-link" data-plot="{html.escape(plot_id)}" data-width="{width}" '
+            f'data-height="{height}" data-selected=""{inspected}>'
+            f'<div class="tsne-link-pane" style="aspect-ratio:{width}/{height}">'
+            f'<img alt="{html.escape(view.name)} at the processing size" draggable="false" '
+            f'src="{data_uri(png_bytes(view.work))}">'
+            f'<div class="tsne-link-boxes"></div>{ring}</div>'
+            '<div class="tsne-link-count"></div></div>')
+
+
+def marked_figures(figures: Sequence, data: dict, view: Optional[ImageView], pixel) -> list:
+    """The computed figures (``FIGURES`` order) with the inspected pixel marked in the
+    t-SNE, and the linked image for them."""
+    figures = list(figures)
+    pixel = inspected_pixel(pixel, view)
+    if pixel is not None:               # drawn again: the figure given stays as it was
+        figures[list(image_kinds()).index(LINKED_KIND)] = _tsne_marked(data[LINKED_KIND],
+                                                                      pixel)
+    return figures + [linked_image_html(view, pixel)]
+
+
+def _tsne_marked(data, pixel):
+    """The t-SNE with ``pixel`` marked; unmarked when the pixel is not on the figures' image
+    (a new image segmented while these figures are still shown)."""
+    try:
+        return tsne_plotly(data, pixel)
+    except ValueError:
+        return tsne_plotly(data)
+
+
+def remark(data: Optional[dict], view: Optional[ImageView], pixel):
+    """A new inspected pixel: the t-SNE redrawn with its marker, and the linked image
+    (nothing to do before the figures are computed)."""
+    if not data or LINKED_KIND not in data:
+        return gr.skip(), gr.skip()
+    pixel = inspected_pixel(pixel, view)
+    return _tsne_marked(data[LINKED_KIND], pixel), linked_image_html(view, pixel)
+
+
 def class_choices(registry: PairRegistry, pair_name: Optional[str]) -> List[str]:
     try:
         return [AUTO_CLASS] + list(registry.get(pair_name).classes)
@@ -97,6 +174,7 @@ class AnalysisTab:
     set_button: gr.Button
     set_plot: gr.Plot
     set_caption: gr.Markdown
+    linked_image: gr.HTML           # the image beside the t-SNE (tsne_link.js)
 
     def details(self, view: Optional[SegmentView]) -> dict:
         """A new image in the Segment tab: its caption and classes; the figures of the
@@ -110,15 +188,20 @@ class AnalysisTab:
                 **stale, self.figure_data: None, self.figure_files: None}
 
     def connect(self, registry: PairRegistry, view: gr.State, pair_choice: gr.Dropdown,
-                model_lane: dict, lane: dict) -> None:
+                model_lane: dict, lane: dict, inspected: Optional[gr.State] = None) -> None:
         """The tab's events; ``lane``: the queue settings of the figures, ``model_lane``
-        those of the segmentation (a pair chosen is loaded there)."""
+        those of the segmentation (a pair chosen is loaded there). ``inspected``: the pixel
+        (row, column) inspected in the Segment tab, marked in the t-SNE when the figures are
+        computed and whenever it changes."""
         options = self.options
+        pixel_state = inspected if inspected is not None else gr.State(None)
 
         @in_analysis_thread
-        def on_analyse(state, name, *values, progress=gr.Progress()):
-            return analysis_figures(registry, state, name, options_by_kind(options, values),
-                                    progress)
+        def on_analyse(state, pixel, name, *values, progress=gr.Progress()):
+            *figures, data = analysis_figures(registry, state, name,
+                                              options_by_kind(options, values), progress)
+            figures = marked_figures(figures, data, state, pixel)
+            return (*figures[:-1], data, figures[-1])
 
         @in_analysis_thread
         def on_set_figure(name, pair):
@@ -129,9 +212,16 @@ class AnalysisTab:
 
         pair_choice.change(on_pair, pair_choice, self.class_choice, api_visibility='private',
                            concurrency_id=model_lane['concurrency_id'])
-        self.analyse_button.click(on_analyse, [view, self.class_choice, *self.option_widgets],
-                                  [*self.figure_plots, self.figure_data],
-                                  api_visibility='private', **lane)
+        self.analyse_button.click(
+            on_analyse, [view, pixel_state, self.class_choice, *self.option_widgets],
+            [*self.figure_plots, self.figure_data, self.linked_image],
+            api_visibility='private', **lane)
+        if inspected is not None:
+            linked_plot = self.figure_plots[list(image_kinds()).index(LINKED_KIND)]
+            inspected.change(remark, [self.figure_data, view, inspected],
+                             [linked_plot, self.linked_image], api_visibility='private',
+                             concurrency_id='inspected-mark', concurrency_limit=4,
+                             trigger_mode='always_last', show_progress='hidden')
         self.set_button.click(on_set_figure,
                               [self.set_choice, pair_choice], [self.set_plot, self.set_caption],
                               api_visibility='private', **lane)
@@ -151,6 +241,23 @@ def _set_figures():
         set_plot = gr.Plot(label='Set-level figure', elem_id='set-plot')
         set_caption = gr.Markdown(elem_id='set-caption')
     return set_choice, set_button, set_plot, set_caption
+
+
+def _figure_plots():
+    """One plot per per-image kind (``FIGURES`` order); the linked kind's with the image
+    beside it. Returns (plots, the linked image)."""
+    plots, linked_image = [], None
+    for name, kind in image_kinds().items():
+        if name != LINKED_KIND:
+            plots.append(gr.Plot(label=kind.title, elem_id=f'{name}-plot'))
+            continue
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3, min_width=400):
+                plots.append(gr.Plot(label=kind.title, elem_id=f'{name}-plot'))
+            with gr.Column(scale=1, min_width=200):
+                linked_image = gr.HTML('', elem_id=f'{name}-image', js_on_load=LINKED_JS,
+                                       css_template=LINKED_CSS, padding=False)
+    return plots, linked_image
 
 
 def build_analysis_tab(default_classes: List[str]) -> AnalysisTab:
@@ -173,8 +280,7 @@ def build_analysis_tab(default_classes: List[str]) -> AnalysisTab:
         with gr.Accordion('Figure options (as in python -m analysis)', open=False):
             with gr.Row():
                 option_widgets = [option_widget(o) for o in options]
-        figure_plots = [gr.Plot(label=kind.title, elem_id=f'{name}-plot')
-                        for name, kind in image_kinds().items()]
+        figure_plots, linked_image = _figure_plots()
         with gr.Row():
             formats = gr.CheckboxGroup(list(FIGURE_FORMATS), value=list(FIGURE_FORMATS),
                                        label='Paper formats')
@@ -184,4 +290,4 @@ def build_analysis_tab(default_classes: List[str]) -> AnalysisTab:
         set_widgets = _set_figures()
     return AnalysisTab(figures_for, figure_data, class_choice, analyse_button, options,
                        option_widgets, figure_plots, formats, export_button, figure_files,
-                       *set_widgets)
+                       *set_widgets, linked_image)

@@ -28,7 +28,7 @@ def _flags(kind):
 def test_cli_flags_are_made_from_the_options():
     tsne = _flags(FIGURES['tsne'])
     assert list(tsne) == ['--class', '--max-points', '--domains', '--seed', '--perplexity',
-                          '--iterations', '--backend']
+                          '--iterations', '--backend', '--mixed-cells']
     assert tsne['--class'].dest == 'class_name' and tsne['--max-points'].type is int
     assert tsne['--backend'].choices == ('opentsne', 'sklearn')
     assert list(_flags(FIGURES['relations'])) == ['--classes', '--order', '--scale']
