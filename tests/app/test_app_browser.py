@@ -642,3 +642,41 @@ def test_a_click_on_a_mask_pixel_fills_the_inspector(browser, server, tmp_path):
         assert page.locator('.ssa-mark').count() == 0
     finally:
         page.close()
+
+
+STARS_JS = """() => {
+  const gd = document.querySelector('#tsne-plot .js-plotly-plot');
+  return gd ? gd._fullData.filter(t => (t.name || '').startsWith('inspected pixel'))
+                          .map(t => t.name) : null;
+}"""
+
+
+def test_the_inspected_pixel_is_marked_in_the_tsne(browser, server):
+    """The whole chain in the page: a click in the Segment viewer, then the Analysis
+    figures: every t-SNE panel carries a star named after that pixel, and the image beside
+    the t-SNE rings it; a click on another pixel moves both."""
+    import numpy as np
+
+    size = (256, 256)
+    page = _open(browser, server)
+    try:
+        _click_example(page)
+        row, col = _clickable(page, 'ssa-mask', np.argwhere(np.ones(size))[5000:], size)
+        _click_pixel(page, 'ssa-mask', row, col, size)
+        page.get_by_role('tab', name='Analysis').click()
+        page.locator('#analysis-button').click()
+        page.wait_for_function(f'() => ({STARS_JS})()?.length > 0', timeout=TIMEOUT_MS)
+        stars = page.evaluate(STARS_JS)
+        assert len(stars) >= 2 and all(f'(y={row}, x={col})' in s for s in stars), stars
+        assert page.locator('#tsne-image .tsne-link').get_attribute('data-inspected') == \
+            f'{row},{col}'
+        # another pixel: back to the Segment tab, click, and the t-SNE follows
+        page.get_by_role('tab', name='Segment').click()
+        other = _clickable(page, 'ssa-mask', np.argwhere(np.ones(size))[30000:], size)
+        _click_pixel(page, 'ssa-mask', *other, size)
+        page.get_by_role('tab', name='Analysis').click()
+        page.wait_for_function(
+            f'() => ({STARS_JS})()?.every(n => n.includes("(y={other[0]}, x={other[1]})"))',
+            timeout=TIMEOUT_MS)
+    finally:
+        page.close()
