@@ -8,7 +8,9 @@ failures into the page's messages (:mod:`app.errors`).
 """
 from __future__ import annotations
 
+import functools
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Dict, List, Optional
 
@@ -33,6 +35,12 @@ FIGURE_SETS = FigureSetCache()      # shared by every session
 # the pixel inspector's data of the latest images: 4.8 MB per demo image (two top-5
 # tables at 256 x 256 and the SSA feature maps), about 65 MB for a 1024 x 1024 image
 INSPECTIONS = InspectionStore(max_bytes=256 * 2**20)
+# The top-5 tables cost 30 ms per demo image and about 1 s per model for 150 classes at
+# 683 x 512: built in this thread after the segmentation has answered. A build holds both
+# models' image-size logits until it is done, so at most MAX_BUILDING wait; beyond that
+# the segmentation builds its own (and takes the time).
+INSPECTION_BUILDER = ThreadPoolExecutor(max_workers=1, thread_name_prefix='inspection')
+MAX_BUILDING = 2
 
 
 def list_examples(examples_dir: Path = EXAMPLES_DIR) -> List[List[Optional[str]]]:
@@ -146,12 +154,13 @@ class ComparisonRun:
         return None if self.label is None else \
             image_io.upsample_nearest(self.label, self.image.work_size)
 
-    def inspection(self) -> inspect.PixelInspection:
-        """What the pixel inspector needs of this run (no model runs again)."""
+    def inspection(self) -> Callable[[], inspect.PixelInspection]:
+        """What builds the pixel inspector's data of this run (no model runs again); it
+        holds what it needs, so it can run after :func:`done_with`."""
         names = self.pair.model_names
-        return inspect.inspection_of(self.segmentation, self.pair.ssa, self.image,
-                                     self.pair.classes, (names['baseline'], names['ssa']),
-                                     self.work_label())
+        return functools.partial(inspect.inspection_of, self.segmentation, self.pair.ssa,
+                                 self.image, self.pair.classes,
+                                 (names['baseline'], names['ssa']), self.work_label())
 
     def view_state(self) -> SegmentView:
         """What later events need (redraws, the tables, the Analysis tab), kept per session:
@@ -169,7 +178,10 @@ class ComparisonRun:
             hatched=colour.similar_colour_classes(self.pair.palette, self.pair.num_classes),
             breakdown=None if label is None else stats.error_breakdown(*masks, label),
             mask_files=self.mask_files(), key=uuid.uuid4().hex)
-        INSPECTIONS.put(view.key, self.inspection())
+        if INSPECTIONS.building < MAX_BUILDING:
+            INSPECTIONS.put_building(view.key, INSPECTION_BUILDER.submit(self.inspection()))
+        else:
+            INSPECTIONS.put(view.key, self.inspection()())
         return view
 
     def mask_files(self) -> List[str]:

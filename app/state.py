@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from concurrent.futures import Future, wait
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -72,7 +73,11 @@ class InspectionStore:
     images, by ``SegmentView.key``, at most ``max_bytes`` in all: the oldest go first (a
     click on an image whose data went recomputes it, see ``app.services.inspect_pixel``).
     Kept here rather than in each session's ``gr.State`` so that the bound holds however
-    many sessions are open."""
+    many sessions are open.
+
+    An item may be put while it is still being built (:meth:`put_building`, a
+    ``concurrent.futures.Future``): :meth:`get` then waits for it, so the segmentation
+    that asked for it need not."""
 
     def __init__(self, max_bytes: int):
         self.max_bytes = max_bytes
@@ -83,20 +88,55 @@ class InspectionStore:
         with self._lock:
             self._items[key] = inspection
             self._items.move_to_end(key)
-            while len(self._items) > 1 and self.nbytes > self.max_bytes:
-                self._items.popitem(last=False)
+            self._evict()
+
+    def put_building(self, key: str, future: Future) -> None:
+        """Keep ``future`` under ``key``; its result replaces it when done (a build that
+        failed is dropped, and the next click recomputes)."""
+        with self._lock:
+            self._items[key] = future
+            self._items.move_to_end(key)
+        future.add_done_callback(lambda done: self._settle(key, done))
+
+    def _settle(self, key: str, done: Future) -> None:
+        """Put a finished build's result in place of its future (once; both the future's
+        callback and a waiting :meth:`get` call this)."""
+        with self._lock:
+            if self._items.get(key) is not done:
+                return                      # settled, dropped or replaced meanwhile
+            if done.exception() is not None:
+                del self._items[key]
+            else:
+                self._items[key] = done.result()
+                self._evict()
+
+    def _evict(self) -> None:
+        while len(self._items) > 1 and self.nbytes > self.max_bytes:
+            self._items.popitem(last=False)
 
     def get(self, key: Optional[str]):
-        """The inspection of ``key``, or None when it was never kept or has been dropped."""
+        """The inspection of ``key`` (waiting for one being built), or None when it was
+        never kept, has been dropped or failed to build."""
         with self._lock:
             item = self._items.get(key) if key else None
             if item is not None:
                 self._items.move_to_end(key)
-            return item
+        if isinstance(item, Future):
+            wait([item])
+            self._settle(key, item)
+            return None if item.exception() is not None else item.result()
+        return item
+
+    @property
+    def building(self) -> int:
+        """How many items are still being built."""
+        return sum(isinstance(item, Future) for item in list(self._items.values()))
 
     @property
     def nbytes(self) -> int:
-        return sum(item.nbytes for item in self._items.values())
+        """Bytes of the built items (one being built counts when it is done)."""
+        return sum(item.nbytes for item in list(self._items.values())
+                   if not isinstance(item, Future))
 
     def __len__(self) -> int:
         return len(self._items)

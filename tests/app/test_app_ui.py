@@ -427,7 +427,7 @@ def test_inspector_reuses_the_run_then_recomputes_after_the_memory_bound(registr
     monkeypatch.setattr(services, 'INSPECTIONS', store)
     view = services.ComparisonRun(registry, str(inputs['rgb']), str(inputs['label'])
                                   ).view_state()
-    assert len(store) == 1
+    assert len(store) == 1 and store.get(view.key) is not None     # built in the background
     calls = []
     real = stats.segment_pair
     monkeypatch.setattr(stats, 'segment_pair', lambda *a, **k: calls.append(1) or real(*a, **k))
@@ -439,6 +439,7 @@ def test_inspector_reuses_the_run_then_recomputes_after_the_memory_bound(registr
     assert 'data-row="30" data-col="60"' in html and first.sentence.split(';')[0] in html
     store.max_bytes = store.nbytes - 1
     other = services.ComparisonRun(registry, str(inputs['rgb'])).view_state()
+    assert store.get(other.key) is not None
     assert len(store) == 1 and store.get(view.key) is None and store.get(other.key)
     calls.clear()
     again = services.inspect_pixel(registry, view, 30, 60)
@@ -447,3 +448,24 @@ def test_inspector_reuses_the_run_then_recomputes_after_the_memory_bound(registr
         services.inspect_pixel(registry, view, 64, 0)
     with pytest.raises(gr.Error, match='Segment an image first'):
         services.inspect_pixel(registry, None, 0, 0)
+
+
+@pytest.mark.slow
+def test_inspection_is_built_by_the_run_when_builds_are_queued(registry, inputs, monkeypatch):
+    """Beyond MAX_BUILDING builds in flight the segmentation builds its own inspection:
+    it is in the store as soon as the view exists, and agrees with a background one."""
+    from concurrent.futures import Future
+
+    from app.state import InspectionStore
+
+    store = InspectionStore(max_bytes=10**9)
+    monkeypatch.setattr(services, 'INSPECTIONS', store)
+    background = services.ComparisonRun(registry, str(inputs['rgb'])).view_state()
+    monkeypatch.setattr(services, 'MAX_BUILDING', 0)
+    inline = services.ComparisonRun(registry, str(inputs['rgb'])).view_state()
+    assert store.building == 0 or inline.key not in [k for k, v in store._items.items()
+                                                     if isinstance(v, Future)]
+    a, b = store.get(background.key), store.get(inline.key)
+    assert services.inspect_pixel(registry, background, 40, 50) == \
+        services.inspect_pixel(registry, inline, 40, 50)
+    assert a.nbytes == b.nbytes > 0

@@ -353,3 +353,33 @@ def test_pair_classes_must_match():
     stats.check_pair_classes({'classes': ('a', 'b')}, {'classes': ['a', 'b']})
     with pytest.raises(ValueError, match='share their classes'):
         stats.check_pair_classes({'classes': ('a', 'b')}, {'classes': ('a',)})
+
+
+def test_inspection_store_waits_for_builds_and_keeps_its_byte_bound():
+    """Items may arrive as futures: ``get`` waits for them; a failed build is dropped; the
+    built items' bytes stay under the bound (the newest one always stays)."""
+    import threading
+    from concurrent.futures import Future
+    from types import SimpleNamespace
+
+    from app.state import InspectionStore
+
+    store = InspectionStore(max_bytes=250)
+    item = SimpleNamespace(nbytes=100)
+    slow = Future()
+    store.put_building('a', slow)
+    assert store.building == 1 and store.nbytes == 0
+    threading.Timer(0.05, slow.set_result, [item]).start()
+    assert store.get('a') is item and store.building == 0 and store.nbytes == 100
+    failed = Future()
+    store.put_building('b', failed)
+    failed.set_exception(RuntimeError('model failed'))
+    assert store.get('b') is None and len(store) == 1
+    store.put('c', SimpleNamespace(nbytes=100))
+    done = Future()
+    done.set_result(SimpleNamespace(nbytes=100))
+    store.put_building('d', done)                   # settles at once: 300 > 250, 'a' goes
+    assert store.get('a') is None and store.nbytes == 200 and store.get('d') is not None
+    store.put('huge', SimpleNamespace(nbytes=10_000))
+    assert len(store) == 1 and store.get('huge').nbytes == 10_000
+    assert store.get(None) is None and store.get('never') is None
