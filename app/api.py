@@ -75,9 +75,6 @@ class ApiWidgets:
         def inspect_endpoint(image, y, x, label=None, pair=registry.default):
             return api_inspect(registry, image, y, x, label, pair)
 
-        self.inspect_button.click(
-            inspect_endpoint, [self.image, self.y, self.x, self.label, self.pair],
-            self.inspect_json, api_name='inspect', api_description=INSPECT_DOC, **model_lane)
         self.compare_button.click(
             compare_endpoint, [self.image, self.label, self.pair, self.opacity],
             self.compare_outputs, api_name='compare', api_description=COMPARE_DOC,
@@ -89,6 +86,9 @@ class ApiWidgets:
         self.shift_button.click(
             shift_endpoint, [self.image, self.label, self.pair], self.shift_json,
             api_name='shift', api_description=SHIFT_DOC, **analysis_lane)
+        self.inspect_button.click(
+            inspect_endpoint, [self.image, self.y, self.x, self.label, self.pair],
+            self.inspect_json, api_name='inspect', api_description=INSPECT_DOC, **model_lane)
 
 
 def build_api(registry: PairRegistry) -> ApiWidgets:

@@ -198,7 +198,7 @@ def test_demo_has_the_documented_compare_endpoint(registry):
     assert not endpoint['parameters'][0]['parameter_has_default']
     assert all(p['parameter_has_default'] for p in endpoint['parameters'][1:])
     # the page's own events are private
-    assert list(api['named_endpoints']) == ['/compare', '/figures', '/shift']
+    assert list(api['named_endpoints']) == ['/compare', '/figures', '/shift', '/inspect']
     assert [r['label'] for r in endpoint['returns']][-2:] == ['baseline_mask', 'ssa_mask']
     figures = api['named_endpoints']['/figures']
     assert [p['parameter_name'] for p in figures['parameters']] == ['image', 'label', 'pair',
@@ -207,6 +207,10 @@ def test_demo_has_the_documented_compare_endpoint(registry):
     shift = api['named_endpoints']['/shift']
     assert [p['parameter_name'] for p in shift['parameters']] == ['image', 'label', 'pair']
     assert [r['label'] for r in shift['returns']] == ['shift']
+    inspect = api['named_endpoints']['/inspect']
+    assert [p['parameter_name'] for p in inspect['parameters']] == ['image', 'y', 'x', 'label',
+                                                                   'pair']
+    assert [p['parameter_has_default'] for p in inspect['parameters']] == [False] * 3 + [True] * 2
 
 
 def test_api_examples_are_local_files(registry):
