@@ -335,7 +335,8 @@ def test_a_new_image_drops_a_label_that_came_with_the_previous_one(registry, inp
     out = fn(str(inputs['rgb']), None, 'tiny', 0.5, viewer.MAP_DIFFER, True)
     assert 'Label removed' in out[0] and 'previous image' in out[0]
     assert out[3].label is None and 'gt-mask' not in out[1]
-    assert out[6:] == [False, False]             # no label now; the drop is reported once
+    assert out[6:8] == [False, False]            # no label now; the drop is reported once
+    assert 'Click a pixel' in out[8] and out[9] is None     # the inspector starts over
     with_label = fn(str(inputs['rgb']), label, 'tiny', 0.5, viewer.MAP_DIFFER)
     assert with_label[0] == '' and with_label[3].label is not None
     assert with_label[6] is False                 # the label is this image's now
