@@ -29,7 +29,7 @@ from torch import nn
 
 from .. import style
 from ._registry import FigureKind, register_figure
-from .paper import new_figure
+from .paper import column_width, new_figure, page_height, short_name
 
 ROLES = ('baseline', 'ssa')
 ROLE_NAMES = {'baseline': 'Baseline', 'ssa': 'SSA-Seg'}
@@ -214,37 +214,51 @@ def caption(data: GradcamData) -> str:
             '(one image: an illustration, not a measurement).')
 
 
-def gradcam_matplotlib(data: GradcamData):
+TITLES = {'two': ['image + label', 'Baseline mask', 'Baseline Grad-CAM', 'SSA-Seg mask',
+                  'SSA-Seg Grad-CAM'],
+          'one': ['label', 'base mask', 'base CAM', 'SSA mask', 'SSA CAM']}
+
+
+def gradcam_matplotlib(data: GradcamData, column=None):
+    """One row per class: the label, then each model's mask and Grad-CAM (natural width:
+    two columns; at one column the same grid with short titles)."""
     n = len(data.classes)
-    fig = new_figure(style.DOUBLE_COLUMN, 1.45 * n + 0.3)
+    width = column_width(column, 'two')
+    titles = TITLES['one' if width < style.DOUBLE_COLUMN else 'two']
+    aspect = data.image.shape[0] / max(data.image.shape[1], 1)
+    panel_h = (width - 0.3) / 5 * aspect
+    fig = new_figure(width, page_height(width, n * (panel_h + 0.22) + 0.3))
     axes = fig.subplots(n, 5, squeeze=False)
-    titles = ['image + label', 'Baseline mask', 'Baseline Grad-CAM', 'SSA-Seg mask',
-              'SSA-Seg Grad-CAM']
     for row, (name, k) in enumerate(zip(data.classes, data.class_ids)):
         panels = [(data.image, data.label == k, None)]
         for role in ROLES:
             panels.append((data.image, data.preds[role] == k, None))
             panels.append((data.image, None, data.cams[role][name]))
         for col, (ax, (img, mask, cam)) in enumerate(zip(axes[row], panels)):
-            ax.imshow(img)
-            if mask is not None:
-                ax.imshow(np.ma.masked_where(~mask, mask), cmap='autumn', alpha=0.55,
-                          interpolation='nearest')
-            if cam is not None:
-                ax.imshow(cam, cmap='jet', alpha=0.5, vmin=0, vmax=1)
-                role = ROLES[(col - 2) // 2]
-                ax.set_xlabel(f'inside {data.inside[role][name]:.0%}',
-                              fontsize=style.FONT_SIZE - 1.5, labelpad=1)
-            elif col in (1, 3):
-                role = ROLES[(col - 1) // 2]
-                ax.set_xlabel(f'IoU {data.ious[role][name]:.2f}',
-                              fontsize=style.FONT_SIZE - 1.5, labelpad=1)
-            ax.set_xticks([])
-            ax.set_yticks([])
+            _gradcam_panel(ax, data, name, col, img, mask, cam)
             if row == 0:
                 ax.set_title(titles[col], pad=2)
-        axes[row][0].set_ylabel(name)
+        axes[row][0].set_ylabel(short_name(name, 12))
     return fig
+
+
+def _gradcam_panel(ax, data: GradcamData, name: str, col: int, img, mask, cam) -> None:
+    """One image panel: a mask or a CAM over the image, its number below."""
+    ax.imshow(img)
+    if mask is not None:
+        ax.imshow(np.ma.masked_where(~mask, mask), cmap='autumn', alpha=0.55,
+                  interpolation='nearest')
+    if cam is not None:
+        ax.imshow(cam, cmap='jet', alpha=0.5, vmin=0, vmax=1)
+        role = ROLES[(col - 2) // 2]
+        ax.set_xlabel(f'inside {data.inside[role][name]:.0%}', fontsize=style.MIN_FONT_SIZE,
+                      labelpad=1)
+    elif col in (1, 3):
+        role = ROLES[(col - 1) // 2]
+        ax.set_xlabel(f'IoU {data.ious[role][name]:.2f}', fontsize=style.MIN_FONT_SIZE,
+                      labelpad=1)
+    ax.set_xticks([])
+    ax.set_yticks([])
 
 
 def gradcam_plotly(data: GradcamData):
