@@ -129,8 +129,10 @@ def paper_steps(figure_set) -> int:
     return len(figure_set.images) * len(roles) + len(PAPER_FIGURES) + 1
 
 
-def write_paper(figure_set, out, step: Optional[Callable[[str], None]] = None) -> List[Path]:
-    """Every paper figure of ``figure_set`` as PDF and PNG, numbers.json and report.html into
+def write_paper(figure_set, out, step: Optional[Callable[[str], None]] = None,
+                column: Optional[str] = None) -> List[Path]:
+    """Every paper figure of ``figure_set`` as PDF and PNG (at ``column`` width, ``'one'``
+    or ``'two'``; None: each figure's natural width), numbers.json and report.html into
     ``out``. A figure whose models the set lacks, or whose data cannot be made (no training
     logs, no labelled images), is listed under "Not drawn" and the rest goes on.
     ``step(text)``: called once per extraction, figure and the statistics (see
@@ -163,7 +165,7 @@ def write_paper(figure_set, out, step: Optional[Callable[[str], None]] = None) -
             step(stem)
             continue
         for fmt in ('pdf', 'png'):
-            export_figure(data, out / f'{stem}.{fmt}')
+            export_figure(data, out / f'{stem}.{fmt}', column=column)
         to_numbers = kind.to_json or kind.summary
         if to_numbers is not None:
             numbers[stem] = to_numbers(data)
