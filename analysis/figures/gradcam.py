@@ -95,20 +95,41 @@ class BackboneTap(nn.Module):
                              align_corners=bool(getattr(head, 'align_corners', False)))
 
 
-def gradcam_maps(segmentor, inputs: torch.Tensor, masks: Dict[int, np.ndarray]):
+def gradcam_maps(segmentor, inputs: torch.Tensor, masks: Dict[int, np.ndarray],
+                 shared_forward: bool = True):
     """Grad-CAM maps (H x W in [0, 1], the package's normalisation) per class, and the
     prediction (H x W) at the input size. inputs: 1 x 3 x H x W preprocessed; masks: class
-    -> H x W float mask of the region whose class logits are explained."""
+    -> H x W float mask of the region whose class logits are explained.
+
+    shared_forward: one forward pass gives the prediction and every class's map (one
+    backward per class through the kept graph); False runs the package's ``cam()`` per
+    class, a forward and a backward each, plus a forward for the prediction (the former
+    way, kept for ``bench/bench_figures_scale.py``). Both give the same maps."""
     GradCAM, SemanticSegmentationTarget = import_gradcam()
     wrapper = BackboneTap(segmentor).eval()
-    with torch.no_grad():
-        pred = wrapper(inputs)[0].argmax(0).numpy()
-    maps = {}
+    targets = {k: SemanticSegmentationTarget(int(k), np.asarray(mask, dtype=np.float32))
+               for k, mask in masks.items()}
     with GradCAM(model=wrapper, target_layers=[wrapper.tap]) as cam:
-        for k, mask in masks.items():
-            target = SemanticSegmentationTarget(int(k), np.asarray(mask, dtype=np.float32))
-            maps[k] = cam(input_tensor=inputs, targets=[target])[0]
-    return maps, pred
+        if shared_forward:
+            return _maps_of_one_forward(cam, inputs, targets)
+        with torch.no_grad():
+            pred = wrapper(inputs)[0].argmax(0).numpy()
+        return {k: cam(input_tensor=inputs, targets=[t])[0] for k, t in targets.items()}, pred
+
+
+def _maps_of_one_forward(cam, inputs: torch.Tensor, targets: Dict[int, object]):
+    """What ``cam(input_tensor=inputs, targets=[t])`` gives for each target, from one
+    forward: the package's own activation hooks, CAM weights and scaling, with the
+    gradients of one target at a time (each backward reuses the graph)."""
+    outputs = cam.activations_and_grads(inputs)
+    maps = {}
+    for k, target in targets.items():
+        cam.activations_and_grads.gradients = []      # its hook prepends each backward's
+        cam.model.zero_grad()
+        target(outputs[0]).backward(retain_graph=True)
+        maps[k] = cam.aggregate_multi_layers(
+            cam.compute_cam_per_layer(inputs, [target], False))[0]
+    return maps, outputs[0].detach().argmax(0).numpy()
 
 
 def share_inside(cam: np.ndarray, mask: np.ndarray) -> float:
@@ -151,7 +172,11 @@ def _input_image(inputs: torch.Tensor, preprocessor) -> np.ndarray:
 
 
 def gradcam_data(figure_set, classes: Optional[Sequence[str]] = None, image_index=None,
-                 num_classes: int = DEFAULT_CLASSES, **_) -> GradcamData:
+                 num_classes: int = DEFAULT_CLASSES, shared_forward: bool = True,
+                 **_) -> GradcamData:
+    """Grad-CAM of ``num_classes`` classes (the largest in the label, or ``classes``) on one
+    image of the set (``image_index``, default the one with most classes covering >= 3%),
+    both models; ``shared_forward``: see :func:`gradcam_maps`."""
     from ssa_seg.apis import prepare_inputs
 
     from .. import io as image_io
@@ -190,7 +215,7 @@ def gradcam_data(figure_set, classes: Optional[Sequence[str]] = None, image_inde
     for role in ROLES:
         model = figure_set.model(role)
         role_inputs, _ = prepare_inputs(model, e.image)
-        maps, pred = gradcam_maps(model, role_inputs, masks)
+        maps, pred = gradcam_maps(model, role_inputs, masks, shared_forward)
         data.preds[role] = pred
         data.cams[role] = {e.class_names[k]: maps[k] for k in ids}
         data.inside[role] = {e.class_names[k]: share_inside(maps[k], masks[k]) for k in ids}
