@@ -101,7 +101,7 @@ def timed(fn, *args, **kwargs):
 def parts(base, ssa, image, label, folder: Path) -> dict:
     """Seconds of each part for one image."""
     from analysis.extract import extract
-    from analysis.figures import FIGURES, export_figure, image_kinds
+    from analysis.figures import export_figure, image_kinds
     out = {}
     e_ssa, out['extract SSA-Seg'] = timed(extract, ssa, str(image), str(label), model_name='s')
     e_base, out['extract baseline'] = timed(extract, base, str(image), str(label),
