@@ -36,6 +36,7 @@ from .export import (
     FORMATS,
     export_figure,
     export_matplotlib,
+    export_paper_files,
     figure,
     matplotlib_figure,
     plotly_figure,
@@ -52,6 +53,7 @@ for _module in KIND_MODULES:
 
 __all__ = ['FIGURES', 'FORMATS', 'KIND_MODULES', 'ROLES', 'FigureBundle', 'FigureKind',
            'FigureOption', 'ImageFigures', 'WidgetSpec', 'export_figure', 'export_matplotlib',
+           'export_paper_files',
            'figure', 'figure_kind', 'image_figures', 'image_kinds', 'matplotlib_figure',
            'option_widget_specs', 'plotly_figure', 'register_figure', 'set_kinds',
            'timing_note']

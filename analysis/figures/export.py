@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Optional
+from typing import List, Optional, Sequence
 
 from ._registry import FIGURES, FigureBundle, figure_kind
 from .paper import PAPER_FORMATS, paper_style, save_matplotlib
@@ -41,6 +41,13 @@ def export_matplotlib(data, path, fmt: Optional[str] = None,
     """Render ``data`` with matplotlib at ``column`` width and save it (.pdf, .svg, .png).
     Returns the path."""
     return save_matplotlib(matplotlib_figure(data, column), path, fmt)
+
+
+def export_paper_files(data, paths: Sequence, column: Optional[str] = None) -> List[str]:
+    """Render ``data`` with matplotlib once and save it to each of ``paths`` (.pdf, .svg,
+    .png), rather than once per file. Returns the paths."""
+    fig = matplotlib_figure(data, column)
+    return [save_matplotlib(fig, path) for path in paths]
 
 
 def export_figure(data, path, figure=None, column: Optional[str] = None) -> str:
