@@ -113,35 +113,119 @@ def parts(base, ssa, image, label, folder: Path) -> dict:
     return out
 
 
-def gradcam_seconds(base, ssa, images) -> float:
-    from analysis.figures import FIGURES
+def tsne_sizes(ssa, base, image, label, sizes=(1000, 3000)) -> dict:
+    """t-SNE data seconds at a few sample sizes (3000: the default)."""
+    from analysis.extract import extract
+    from analysis.tsne import tsne_data
+    e_ssa = extract(ssa, str(image), str(label))
+    e_base = extract(base, str(image), str(label))
+    return {n: timed(tsne_data, e_ssa, e_base, max_points=n)[1] for n in sizes}
+
+
+def figure_set(models, images):
+    """A FigureSet of the loaded models (baseline, SSA-Seg, ablation) on the images."""
     from analysis.figureset import FigureSet
-    fs = FigureSet(images=images[:1], specs={})
-    fs.use_model('baseline', base)
-    fs.use_model('ssa', ssa)
-    fs.specs = {r: SimpleNamespace(name=r, extra={}) for r in ('baseline', 'ssa')}
+    fs = FigureSet(images=list(images), name='seaformer-l',
+                   specs={r: SimpleNamespace(name=r, extra={}) for r in models})
+    for role, model in models.items():
+        fs.use_model(role, model)
+    return fs
+
+
+def gradcam_seconds(models, images, shared_forward: bool) -> float:
+    from analysis.figures import FIGURES
+    fs = figure_set(models, images[:1])
     fs.extraction('ssa', 0)
-    _, seconds = timed(FIGURES['gradcam'].data, fs)
-    return seconds
+    return timed(FIGURES['gradcam'].data, fs, shared_forward=shared_forward)[1]
+
+
+def figures_endpoint(registry, image, label, before: bool, folder: Path) -> float:
+    """``/figures`` for one image: before, the tab's path (plotly figures drawn, then the
+    PNG files); now, ``api_figures`` (no plotly figures)."""
+    from app import services
+    from app.export import export_figures
+    start = time.perf_counter()
+    if before:
+        view = services.analysis_state(registry, str(image), str(label))
+        *_, data = services.analysis_figures(registry, view, None)
+        export_figures(data, ['png'], view)
+        services.FIGURES['shift'].to_json(data['shift'])
+    else:
+        services.api_figures(registry, str(image), str(label))
+    return time.perf_counter() - start
+
+
+def paper_seconds(models, images, before: bool, folder: Path) -> float:
+    """``write_paper`` on the images with fresh extractions. Before: Grad-CAM a forward
+    per class plus one for the prediction, each figure rendered once per file."""
+    from analysis import report
+    from analysis.figures import export_figure
+    fs = figure_set(models, images)
+    options = {'gradcam': {'shared_forward': False}} if before else None
+    once = report.export_paper_files
+    if before:
+        report.export_paper_files = lambda data, paths, column=None: [
+            export_figure(data, p, column=column) for p in paths]
+    try:
+        return timed(report.write_paper, fs, folder / ('before' if before else 'now'),
+                     options=options)[1]
+    finally:
+        report.export_paper_files = once
+
+
+def docs_figure(path: str) -> None:
+    """The shift figure of the SSA-Seg model on the first scene, one column, as PNG."""
+    from analysis.extract import extract
+    from analysis.figures import export_figure
+    from analysis.figures.shift import shift_data
+    _, ssa = load_models()
+    with tempfile.TemporaryDirectory() as tmp:
+        image, label = write_images(Path(tmp), 1)[0]
+        data = shift_data(extract(ssa, str(image), str(label), model_name='SeaFormer-L + SSA'))
+    print(export_figure(data, path, column='one'), f'({len(data.rows)} of '
+          f'{data.num_candidates} classes)')
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--images', type=int, default=2)
+    parser.add_argument('--docs-figure', metavar='PNG',
+                        help='only write the one-column shift figure of the first image '
+                             '(the README\'s 150-class example) and stop')
     args = parser.parse_args()
+    if args.docs_figure:
+        return docs_figure(args.docs_figure)
     import torch
     print(f'torch threads {torch.get_num_threads()}, OMP_NUM_THREADS='
           f'{os.environ.get("OMP_NUM_THREADS")}, nice {os.nice(0)}')
     base, ssa = load_models()
+    torch.manual_seed(2)
+    from ssa_seg.apis import init_model
+    models = {'baseline': base, 'ssa': ssa, 'ablation': init_model(str(SSA))}
+    registry = Registry(base, ssa)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         images = write_images(folder, args.images)
         rows = [parts(base, ssa, image, label, folder) for image, label in images]
+        n = len(rows)
         print(f'\nper image (SeaFormer-L pair, 150 classes, {WIDTH}x{HEIGHT}), seconds, '
-              f'mean of {len(rows)} images:')
+              f'mean of {n} images:')
         for key in rows[0]:
-            print(f'  {key:<32} {np.mean([r[key] for r in rows]):7.2f}')
-        print(f'  {"gradcam (set-level, 1 image)":<32} {gradcam_seconds(base, ssa, images):7.2f}')
+            print(f'  {key:<34} {np.mean([r[key] for r in rows]):7.2f}')
+        sizes = tsne_sizes(ssa, base, *images[0])
+        print('  t-SNE data by sample size:       ' +
+              ', '.join(f'{k} points {v:.2f} s' for k, v in sizes.items()))
+        print('\nbefore and after, seconds (same run, same images):')
+        grad = {b: gradcam_seconds(models, images, shared_forward=not b) for b in (True, False)}
+        endpoint = {b: np.mean([figures_endpoint(registry, i, lab, b, folder)
+                                for i, lab in images]) for b in (True, False)}
+        paper = {b: paper_seconds(models, images, b, folder) for b in (True, False)}
+        print(f'  {"":<34} {"before":>8} {"now":>8} {"ratio":>7}')
+        for name, values, per in (('Grad-CAM (per set: 1 image, 3 cl.)', grad, 1),
+                                  ('/figures per image', endpoint, 1),
+                                  (f'paper per image ({n} images)', paper, n)):
+            old, new = values[True] / per, values[False] / per
+            print(f'  {name:<34} {old:8.2f} {new:8.2f} {old / new:6.2f}x')
 
 
 if __name__ == '__main__':

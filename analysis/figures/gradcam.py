@@ -75,17 +75,25 @@ def import_gradcam():
 
 class BackboneTap(nn.Module):
     """A segmentor as ``image tensor -> logits at input size``, with its backbone's last
-    output passed through ``self.tap`` (an identity that Grad-CAM hooks)."""
+    output passed through ``self.tap`` (an identity that Grad-CAM hooks).
 
-    def __init__(self, segmentor):
+    backbone_graph: False runs the backbone without recording a graph and makes the tapped
+    output the leaf the gradients stop at: the gradient at the tap is the same (it only
+    depends on what comes after it), but a backward no longer goes through the backbone."""
+
+    def __init__(self, segmentor, backbone_graph: bool = True):
         super().__init__()
         if hasattr(segmentor, 'num_stages'):
             raise ValueError('Grad-CAM: cascade segmentors are not supported')
         self.segmentor = segmentor
         self.tap = nn.Identity()
+        self.backbone_graph = backbone_graph
 
     def forward(self, x):
-        feats = list(self.segmentor.backbone(x))
+        with torch.set_grad_enabled(self.backbone_graph and torch.is_grad_enabled()):
+            feats = list(self.segmentor.backbone(x))
+        if not self.backbone_graph and torch.is_grad_enabled():
+            feats[-1] = feats[-1].detach().requires_grad_(True)
         feats[-1] = self.tap(feats[-1])
         if getattr(self.segmentor, 'with_neck', False):
             feats = self.segmentor.neck(feats)
@@ -102,11 +110,13 @@ def gradcam_maps(segmentor, inputs: torch.Tensor, masks: Dict[int, np.ndarray],
     -> H x W float mask of the region whose class logits are explained.
 
     shared_forward: one forward pass gives the prediction and every class's map (one
-    backward per class through the kept graph); False runs the package's ``cam()`` per
-    class, a forward and a backward each, plus a forward for the prediction (the former
-    way, kept for ``bench/bench_figures_scale.py``). Both give the same maps."""
+    backward per class through the kept graph of the neck and head only: the backbone
+    runs without one, :class:`BackboneTap`); False runs the package's ``cam()`` per
+    class, a forward and a backward through the whole network each, plus a forward for
+    the prediction (the former way, kept for ``bench/bench_figures_scale.py``). Both give
+    the same maps."""
     GradCAM, SemanticSegmentationTarget = import_gradcam()
-    wrapper = BackboneTap(segmentor).eval()
+    wrapper = BackboneTap(segmentor, backbone_graph=not shared_forward).eval()
     targets = {k: SemanticSegmentationTarget(int(k), np.asarray(mask, dtype=np.float32))
                for k, mask in masks.items()}
     with GradCAM(model=wrapper, target_layers=[wrapper.tap]) as cam:
@@ -129,6 +139,7 @@ def _maps_of_one_forward(cam, inputs: torch.Tensor, targets: Dict[int, object]):
         target(outputs[0]).backward(retain_graph=True)
         maps[k] = cam.aggregate_multi_layers(
             cam.compute_cam_per_layer(inputs, [target], False))[0]
+    cam.model.zero_grad()                  # the head's parameter gradients are not kept
     return maps, outputs[0].detach().argmax(0).numpy()
 
 
