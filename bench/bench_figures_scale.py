@@ -38,8 +38,8 @@ WIDTH, HEIGHT = 683, 512
 
 
 def scene(seed: int, num_classes: int = 150, regions: int = 120):
-    """(683 x 512 RGB uint8, label uint8): Voronoi regions, each a class (about 60 distinct
-    classes), its own mean colour and a little texture."""
+    """(683 x 512 RGB uint8, label uint8): Voronoi regions, each a class (lower class ids a
+    little more often), its class's colour and a little noise."""
     rng = np.random.default_rng(seed)
     seeds = rng.uniform((0, 0), (HEIGHT, WIDTH), size=(regions, 2))
     classes = rng.choice(num_classes, size=regions, replace=True,
@@ -217,8 +217,16 @@ def main():
               ', '.join(f'{k} points {v:.2f} s' for k, v in sizes.items()))
         print('\nbefore and after, seconds (same run, same images):')
         grad = {b: gradcam_seconds(models, images, shared_forward=not b) for b in (True, False)}
-        endpoint = {b: np.mean([figures_endpoint(registry, i, lab, b, folder)
-                                for i, lab in images]) for b in (True, False)}
+        # interleaved (before, now, now, before) per image, best of two: the 0.4 s saved is
+        # smaller than this shared machine's drift between runs
+        endpoint = {True: [], False: []}
+        for image, label in images:
+            runs = {True: [], False: []}
+            for before in (True, False, False, True):
+                runs[before].append(figures_endpoint(registry, image, label, before, folder))
+            for before in runs:
+                endpoint[before].append(min(runs[before]))
+        endpoint = {b: float(np.mean(v)) for b, v in endpoint.items()}
         paper = {b: paper_seconds(models, images, b, folder) for b in (True, False)}
         print(f'  {"":<34} {"before":>8} {"now":>8} {"ratio":>7}')
         for name, values, per in (('Grad-CAM (per set: 1 image, 3 cl.)', grad, 1),
