@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from . import io as image_io
+from . import style
 from .figures import FIGURES, FORMATS, ROLES, export_figure, image_kinds, set_kinds
 from .pair_args import add_pair_arguments, fail, parse_pair
 
@@ -46,6 +47,12 @@ def _image_set_arguments(parser, what: str) -> None:
     group.add_argument('--num-images', type=int, default=None,
                        help='how many labelled images (default: all of --image-dir; the demo '
                             'pair: its first 16 val images)')
+
+
+def _column_argument(parser) -> None:
+    parser.add_argument('--column', choices=tuple(style.COLUMNS), default=None,
+                        help='paper width of .pdf/.svg/.png figures: one (3.4 in) or two '
+                             '(7 in) columns (default: each figure\'s natural width)')
 
 
 def _add_image_command(subparsers, name: str, kinds: Sequence[str], help: str) -> None:
@@ -69,6 +76,7 @@ def _add_image_command(subparsers, name: str, kinds: Sequence[str], help: str) -
     io.add_argument('--out-dir', help='batch mode (and "all"): folder for the figure set')
     io.add_argument('--format', default='pdf',
                     help='batch mode: comma-separated formats (pdf,svg,png,html); default pdf')
+    _column_argument(io)
     for kind in kinds:
         FIGURES[kind].add_arguments(sub.add_argument_group(f'{kind} figure'))
     sub.set_defaults(func=run_image_command, kinds=tuple(kinds), command_parser=sub)
@@ -82,6 +90,7 @@ def _add_set_command(subparsers, name: str) -> None:
     sub.add_argument('--device', default='cpu')
     sub.add_argument('--out', help='output figure: ' + ', '.join(OUT_SUFFIXES))
     sub.add_argument('--json', help='also write the numbers as JSON')
+    _column_argument(sub)
     _image_set_arguments(sub, 'the figure')
     kind.add_arguments(sub.add_argument_group(f'{name} figure'))
     sub.set_defaults(func=run_set_figure, command_parser=sub)
@@ -93,6 +102,7 @@ def _add_paper_command(subparsers) -> None:
     add_pair_arguments(sub, need=('baseline', 'ssa'), optional=('ablation',))
     sub.add_argument('--device', default='cpu')
     sub.add_argument('--out', required=True, metavar='DIR', help='folder to write')
+    _column_argument(sub)
     _image_set_arguments(sub, 'the set-level figures')
     sub.set_defaults(func=run_paper, command_parser=sub)
 
@@ -122,6 +132,7 @@ class Job:
     label: Optional[Path]
     outputs: Dict[str, List[Path]]     # figure kind -> output paths
     json: Optional[Path] = None        # the numbers of the figure that has them
+    column: Optional[str] = None       # paper width (None: each figure's natural one)
 
 
 def _check_out(path: str, command: str):
@@ -231,7 +242,8 @@ def run_job(job: Job, models: Tuple, names: Tuple[str, str], options: Dict[str, 
         kind = FIGURES[kind_name]
         computed[kind_name] = data = kind.data(ssa, base, **options.get(kind_name, {}))
         figure = kind.plotly(data) if any(p.suffix.lower() == '.html' for p in paths) else None
-        written += [export_figure(data, path, figure=figure) for path in paths]
+        written += [export_figure(data, path, figure=figure, column=job.column)
+                    for path in paths]
     if job.json is not None:
         kind = FIGURES[_json_kind(list(job.outputs) or list(image_kinds()))]
         data = computed.get(kind.name) or kind.data(ssa, base, **options.get(kind.name, {}))
@@ -274,6 +286,8 @@ def run_image_command(args, pair) -> int:
 
     from tqdm import tqdm
     written = []
+    for job in jobs:
+        job.column = args.column
     for job in tqdm(jobs, desc='figures', unit='image', disable=not args.image_dir,
                     file=sys.stderr):
         written += run_job(job, (ssa_model, base_model),
@@ -323,7 +337,7 @@ def run_set_figure(args, pair) -> int:
         data = kind.data(figure_set, **options[kind.name])
     except (ValueError, KeyError, FileNotFoundError, CheckpointError) as err:
         fail(err.args[0] if isinstance(err, KeyError) else str(err))   # KeyError: no quotes
-    written = [export_figure(data, args.out)] if args.out else []
+    written = [export_figure(data, args.out, column=args.column)] if args.out else []
     if args.json:
         written.append(export_figure(data, args.json))
     for path in written:
@@ -351,7 +365,7 @@ def run_paper(args, pair) -> int:
     bar.total = paper_steps(figure_set)
     bar.refresh()
     try:
-        written = write_paper(figure_set, args.out, step)
+        written = write_paper(figure_set, args.out, step, column=args.column)
     except ValueError as err:
         fail(str(err))
     finally:

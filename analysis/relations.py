@@ -33,6 +33,10 @@ class RelationData:
     image_name: str = ''
     model_name: str = ''
     scale: str = 'log'      # colour scale both renderers use: 'log' (floor 1e-4) or 'linear'
+    # The default selection ('present'): the present classes, most pixels first, and how
+    # many there are; a narrow paper figure shows the first of these that fit.
+    ranked: Optional[List[int]] = None
+    num_present: Optional[int] = None
 
 
 def relation(protos: torch.Tensor, temperature: float) -> np.ndarray:
@@ -116,7 +120,12 @@ def relation_data(extraction, classes: ClassSelection = 'present', order: str = 
     if order == 'cluster':
         ids = ids[cluster_order(extraction.fixed_protos.numpy()[ids])]
     mats = {name: m[np.ix_(ids, ids)] for name, m in full.items()}
+    ranked = None
+    if classes is None or (isinstance(classes, str) and classes == 'present'):
+        ranked = extraction.present_classes() or None
     return RelationData(matrices=mats, classes=[int(i) for i in ids],
                         class_names=[extraction.class_names[i] for i in ids], order=order,
                         selection=selection, temperature=t, image_name=extraction.image_name,
-                        model_name=extraction.model_name, scale=scale)
+                        model_name=extraction.model_name, scale=scale,
+                        ranked=None if ranked is None else ranked[:len(ids)],
+                        num_present=None if ranked is None else len(ranked))

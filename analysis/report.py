@@ -29,7 +29,7 @@ from typing import Callable, Dict, List, Optional
 
 import numpy as np
 
-from .figures import FIGURES, ROLES, export_figure
+from .figures import FIGURES, ROLES, export_paper_files
 
 # (file stem, figure kind): the models each needs are the kind's ``roles``.
 PAPER_FIGURES = (
@@ -110,16 +110,16 @@ def _fig1_image(figure_set) -> (int, Optional[int]):
     return best, k
 
 
-def _compute(kind, figure_set, fig1):
-    """The data of ``kind``: a set-level kind on the whole set, a per-image kind on the
-    Fig. 1 image with its highlighted class set to the Fig. 1 class."""
+def _compute(kind, figure_set, fig1, options: dict):
+    """The data of ``kind`` (with ``options``): a set-level kind on the whole set, a
+    per-image kind on the Fig. 1 image with its highlighted class set to the Fig. 1 class."""
     if kind.level == 'set':
-        return kind.data(figure_set)
+        return kind.data(figure_set, **options)
     index, k = fig1
     ssa = figure_set.extraction('ssa', index)
     base = figure_set.extraction('baseline', index) if kind.uses_baseline else None
     focus = kind.focus_option()
-    return kind.data(ssa, base, **({focus.name: k} if focus is not None else {}))
+    return kind.data(ssa, base, **options, **({focus.name: k} if focus is not None else {}))
 
 
 def paper_steps(figure_set) -> int:
@@ -129,10 +129,14 @@ def paper_steps(figure_set) -> int:
     return len(figure_set.images) * len(roles) + len(PAPER_FIGURES) + 1
 
 
-def write_paper(figure_set, out, step: Optional[Callable[[str], None]] = None) -> List[Path]:
-    """Every paper figure of ``figure_set`` as PDF and PNG, numbers.json and report.html into
-    ``out``. A figure whose models the set lacks, or whose data cannot be made (no training
-    logs, no labelled images), is listed under "Not drawn" and the rest goes on.
+def write_paper(figure_set, out, step: Optional[Callable[[str], None]] = None,
+                column: Optional[str] = None,
+                options: Optional[Dict[str, dict]] = None) -> List[Path]:
+    """Every paper figure of ``figure_set`` as PDF and PNG (at ``column`` width, ``'one'``
+    or ``'two'``; None: each figure's natural width), numbers.json and report.html into
+    ``out``; ``options``: kind -> keyword options of its data function. A figure whose
+    models the set lacks, or whose data cannot be made (no training logs, no labelled
+    images), is listed under "Not drawn" and the rest goes on.
     ``step(text)``: called once per extraction, figure and the statistics (see
     :func:`paper_steps`). Returns the paths of numbers.json and report.html."""
     step = step or (lambda text: None)
@@ -157,13 +161,12 @@ def write_paper(figure_set, out, step: Optional[Callable[[str], None]] = None) -
                 raise ValueError(f'the pair has no {" and no ".join(missing)} model (give '
                                  f'{" ".join("--" + r for r in missing)} CONFIG CHECKPOINT, '
                                  'or a zoo pair that has one)')
-            data = _compute(kind, figure_set, fig1)
+            data = _compute(kind, figure_set, fig1, (options or {}).get(kind_name, {}))
         except (ValueError, FileNotFoundError) as err:
             skipped.append((stem, str(err)))
             step(stem)
             continue
-        for fmt in ('pdf', 'png'):
-            export_figure(data, out / f'{stem}.{fmt}')
+        export_paper_files(data, [out / f'{stem}.{fmt}' for fmt in ('pdf', 'png')], column)
         to_numbers = kind.to_json or kind.summary
         if to_numbers is not None:
             numbers[stem] = to_numbers(data)

@@ -25,6 +25,11 @@ PLOTLY_SEQUENTIAL = 'Viridis'
 SINGLE_COLUMN = 3.4
 DOUBLE_COLUMN = 7.0
 FONT_SIZE = 7
+MIN_FONT_SIZE = 6            # the smallest text of any figure, in printed points
+# Widths a figure can be drawn at (``column`` of the matplotlib renderers); every layout keeps
+# its height at most MAX_ASPECT times its width, so it fits a page.
+COLUMNS = {'one': SINGLE_COLUMN, 'two': DOUBLE_COLUMN}
+MAX_ASPECT = 2.0
 # How many classes a per-image figure lists by default (the classes with most label pixels):
 # a 150-class image has about 90 classes present, a strip no page can print.
 MAX_CLASSES = 20
@@ -37,9 +42,9 @@ PAPER_RC = {
     'font.size': FONT_SIZE,
     'axes.titlesize': FONT_SIZE + 1,
     'axes.labelsize': FONT_SIZE,
-    'xtick.labelsize': FONT_SIZE - 1,
-    'ytick.labelsize': FONT_SIZE - 1,
-    'legend.fontsize': FONT_SIZE - 1,
+    'xtick.labelsize': MIN_FONT_SIZE,
+    'ytick.labelsize': MIN_FONT_SIZE,
+    'legend.fontsize': MIN_FONT_SIZE,
     'axes.linewidth': 0.6,
     'lines.linewidth': 1.0,
     'savefig.dpi': 300,

@@ -17,7 +17,7 @@ from typing import Callable, Dict, List, Optional
 from analysis import colour, inspect, stats
 from analysis import io as image_io
 from analysis.extract import extract
-from analysis.figures import FIGURES, figure, image_kinds
+from analysis.figures import FIGURES, figure, image_figures, image_kinds, timing_note
 
 from .errors import log, user_error, user_errors
 from .export import export_figures
@@ -289,26 +289,26 @@ def _extractions(registry: PairRegistry, view: Optional[ImageView], with_baselin
 
 def analysis_figures(registry: PairRegistry, view: Optional[ImageView],
                      class_name: Optional[str], options: Optional[Dict[str, dict]] = None,
-                     progress: Optional[Progress] = None):
+                     progress: Optional[Progress] = None, plotly: bool = True):
     """Every registered per-image figure (plotly) for the image in ``view``, in ``FIGURES``
-    order.
+    order, each title ending with the seconds it took (``analysis.figures.timing_note``).
 
     ``options``: each kind's keyword options (``app.tabs.analysis.options_by_kind``); the
     highlighted class goes to every kind. ``progress(fraction, desc=...)`` is told each step
     (the page passes gr.Progress). Returns the figures and, last, their data objects by kind
-    (kept for :func:`app.export.export_figures`)."""
+    (kept for :func:`app.export.export_figures`); ``plotly=False``: the data objects only."""
     step = reporter(progress)
     highlight = None if class_name in (None, '', AUTO_CLASS) else class_name
-    kinds = image_kinds()
     with user_errors('Cannot draw these figures'):
         _, ssa, base = _extractions(registry, view, any(k.uses_baseline
-                                                        for k in kinds.values()), step)
-        bundles = {}
-        for index, name in enumerate(kinds):
-            step(0.5 + 0.5 * index / len(kinds), f'Figure: {kinds[name].title}')
-            bundles[name] = figure(name, ssa, base,
-                                   **{**(options or {}).get(name, {}), 'class_name': highlight})
-    return (*(b.figure for b in bundles.values()), {name: b.data for name, b in bundles.items()})
+                                                        for k in image_kinds().values()), step)
+        done = image_figures(ssa, base, options, highlight, plotly=plotly,
+                             before=lambda i, n, title: step(0.5 + 0.5 * i / n,
+                                                             f'Figure: {title}'))
+    for name, fig in done.figures.items():
+        fig.update_layout(title_text=f'{fig.layout.title.text or ""} · '
+                                     f'{timing_note({name: done.seconds[name]})}')
+    return (*done.figures.values(), done.data)
 
 
 def shift_numbers(registry: PairRegistry, view: Optional[ImageView]) -> dict:
@@ -336,7 +336,7 @@ def api_figures(registry: PairRegistry, image, label=None, pair_name=None,
     :func:`analysis.figures.export_figure`; plus the ``.json`` numbers of the kinds that
     have them), named ``<image>_<model>_<figure>``, and the shift numbers as JSON."""
     view = analysis_state(registry, image, label, pair_name)
-    *_, data = analysis_figures(registry, view, class_name or None)
+    *_, data = analysis_figures(registry, view, class_name or None, plotly=False)
     return export_figures(data, ['png'], view), FIGURES['shift'].to_json(data['shift'])
 
 

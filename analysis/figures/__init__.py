@@ -36,10 +36,12 @@ from .export import (
     FORMATS,
     export_figure,
     export_matplotlib,
+    export_paper_files,
     figure,
     matplotlib_figure,
     plotly_figure,
 )
+from .per_image import ImageFigures, image_figures, timing_note
 
 # The figure kinds, registered on import in this order (the order of the CLI's commands, the
 # app's plots and the batch files): per-image kinds, then the set-level kinds of the paper
@@ -50,6 +52,8 @@ for _module in KIND_MODULES:
     importlib.import_module(f'.{_module}', __name__)
 
 __all__ = ['FIGURES', 'FORMATS', 'KIND_MODULES', 'ROLES', 'FigureBundle', 'FigureKind',
-           'FigureOption', 'WidgetSpec', 'export_figure', 'export_matplotlib', 'figure',
-           'figure_kind', 'image_kinds', 'matplotlib_figure', 'option_widget_specs',
-           'plotly_figure', 'register_figure', 'set_kinds']
+           'FigureOption', 'ImageFigures', 'WidgetSpec', 'export_figure', 'export_matplotlib',
+           'export_paper_files',
+           'figure', 'figure_kind', 'image_figures', 'image_kinds', 'matplotlib_figure',
+           'option_widget_specs', 'plotly_figure', 'register_figure', 'set_kinds',
+           'timing_note']

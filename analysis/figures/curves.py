@@ -32,7 +32,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from .. import style
 from ..seed_runs import band, first_reaching, format_mean_std, reach_per_run
 from ._registry import FigureKind, register_figure
-from .paper import new_figure
+from .paper import column_width, new_figure
 
 ROLE_STYLE = {'baseline': ('Baseline', style.FIXED, 'o'),
               'ssa': ('SSA-Seg', style.ADAPTED, 's'),
@@ -236,9 +236,11 @@ def _role_lines(data: CurvesData, role: str):
     return steps, mean, (low, high)
 
 
-def curves_matplotlib(data: CurvesData):
+def curves_matplotlib(data: CurvesData, column=None):
+    """mIoU against iterations, one line per model (natural width: one column)."""
     from matplotlib.lines import Line2D
-    fig = new_figure(style.SINGLE_COLUMN, 2.3)
+    width = column_width(column, 'one')
+    fig = new_figure(width, 2.3 if width <= style.SINGLE_COLUMN else 2.8)
     ax = fig.subplots()
     handles = []
     for role in data.curves:

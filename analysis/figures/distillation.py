@@ -16,17 +16,20 @@ Data: :func:`distillation_data` on a :class:`~analysis.figureset.FigureSet` with
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import numpy as np
 import torch
 
 from .. import style
 from ..relations import LOG_FLOOR, relation
-from ._registry import FigureKind, register_figure
-from .paper import new_figure
+from ._registry import FigureKind, FigureOption, register_figure
+from .matrix_grid import TITLE_IN, draw_matrices, label_inches, matrix_layout, trimmed
+from .paper import column_width
 
 PANELS = ('Sp without', 'teacher without', 'Sp with', 'S_hat with')
+PANEL_SHORT = {'Sp without': 'R(Sp), no distil.', 'teacher without': 'R(F means), no teacher',
+               'Sp with': 'R(Sp), distilled', 'S_hat with': 'R(Ŝ), teacher'}
 PANEL_TITLES = {'Sp without': 'R(Sp), no distillation',
                 'teacher without': 'R(class means of F), no teacher',
                 'Sp with': 'R(Sp), with distillation',
@@ -35,13 +38,21 @@ PANEL_TITLES = {'Sp without': 'R(Sp), no distillation',
 
 @dataclass
 class DistillationData:
-    """Mean relation matrices (K x K) per panel and their off-diagonal mass."""
+    """Mean relation matrices per panel over the shown classes (n x n, rows and columns in
+    ``classes`` order), and their off-diagonal mass over all K classes.
+
+    classes: the shown class ids (cluster order of S, as the relation figure); ranked: the
+    same ids, most label pixels over the images first; num_present: classes in the labels.
+    """
     matrices: Dict[str, np.ndarray]
     off_diagonal: Dict[str, float]
     class_names: List[str]
     num_images: int
     temperature: float
     models: Dict[str, str] = field(default_factory=dict)
+    classes: Optional[List[int]] = None
+    ranked: Optional[List[int]] = None
+    num_present: Optional[int] = None
 
     @property
     def holds(self) -> bool:
@@ -72,8 +83,24 @@ def _class_means(extraction) -> torch.Tensor:
     return sem
 
 
-def distillation_data(figure_set, **_) -> DistillationData:
-    """Mean R per panel over the set's images (which need labels)."""
+def shown_classes(extractions, max_classes: Optional[int]) -> (List[int], List[int], int):
+    """(shown ids in the cluster order of S, the same most pixels first, classes present):
+    the ``max_classes`` classes with most label pixels over the images (ties: lower index),
+    the rule of the per-image shift and relation figures; all present when None."""
+    from ..relations import cluster_order
+    counts = sum(np.bincount(e.label[e.label != 255].numpy(), minlength=e.num_classes)
+                 for e in extractions)
+    ranked = [int(k) for k in np.argsort(-counts, kind='stable') if counts[k] > 0]
+    top = np.asarray(ranked[:max_classes] if max_classes else ranked, dtype=np.int64)
+    order = top[cluster_order(extractions[0].fixed_protos.numpy()[top])] if len(top) else top
+    return [int(k) for k in order], [int(k) for k in top], len(ranked)
+
+
+def distillation_data(figure_set, max_classes: Optional[int] = style.MAX_CLASSES,
+                      **_) -> DistillationData:
+    """Mean R per panel over the set's images (which need labels), drawn for the
+    ``max_classes`` classes with most label pixels (:func:`shown_classes`); the
+    off-diagonal masses are over all classes."""
     sums: Dict[str, np.ndarray] = {}
     count = 0
     t = None
@@ -91,11 +118,14 @@ def distillation_data(figure_set, **_) -> DistillationData:
             for name, protos in pair.items():
                 sums[name] = sums.get(name, 0) + relation(protos, t)
     mats = {name: sums[name] / max(count, 1) for name in PANELS}
-    first = figure_set.all_extractions('ssa')[0]
+    extractions = figure_set.all_extractions('ssa')
+    shown, ranked, present = shown_classes(extractions, max_classes)
     return DistillationData(
-        matrices=mats, off_diagonal={n: off_diagonal_mass(m) for n, m in mats.items()},
-        class_names=list(first.class_names), num_images=count, temperature=float(t),
-        models={r: figure_set.model_name(r) for r in ('ablation', 'ssa')})
+        matrices={n: m[np.ix_(shown, shown)] for n, m in mats.items()},
+        off_diagonal={n: off_diagonal_mass(m) for n, m in mats.items()},
+        class_names=[extractions[0].class_names[k] for k in shown], num_images=count,
+        temperature=float(t), models={r: figure_set.model_name(r) for r in ('ablation', 'ssa')},
+        classes=shown, ranked=ranked, num_present=present)
 
 
 def caption(data: DistillationData) -> str:
@@ -109,29 +139,38 @@ def caption(data: DistillationData) -> str:
             'after distillation Sp is about as separable as Ŝ. Here: Sp '
             f'{m["Sp without"]:.3f} without, {m["Sp with"]:.3f} with; Ŝ {m["S_hat with"]:.3f}; '
             f'class means of F {m["teacher without"]:.3f}. The claim (Sp with < Sp without, '
-            f'and within 2x of Ŝ) {verdict}.')
+            f'and within 2x of Ŝ) {verdict}.' + shown_note(data))
 
 
-def distillation_matplotlib(data: DistillationData):
+def shown_note(data: DistillationData) -> str:
+    """' Drawn: 20 of 90 classes ...' when the matrices show a subset of the classes."""
+    if data.num_present is None or len(data.class_names) >= data.num_present:
+        return ''
+    return (f' Drawn: {len(data.class_names)} of the {data.num_present} classes in the '
+            'labels, those with most pixels (the masses are over all classes).')
+
+
+def distillation_matplotlib(data: DistillationData, column=None):
+    """The four matrices at ``column`` width (natural: two columns, a 2 x 2 grid; at one
+    column stacked, showing the classes with most pixels that keep a 6 pt name)."""
     from matplotlib.colors import LogNorm
+    width = column_width(column, 'two')
     n = len(data.class_names)
-    fig = new_figure(style.DOUBLE_COLUMN * 0.75, style.DOUBLE_COLUMN * 0.75 * 0.9)
-    axes = fig.subplots(2, 2).reshape(-1)
+    layout = matrix_layout(n, len(PANELS), width, label_inches(data.class_names),
+                           title_in=2 * TITLE_IN)
+    classes = data.classes if data.classes is not None else list(range(n))
+    keep = trimmed(classes, data.ranked, layout.shown)
     vmax = max(float(m.max()) for m in data.matrices.values())
     norm = LogNorm(vmin=LOG_FLOOR, vmax=max(vmax, 10 * LOG_FLOOR))
-    image = None
-    for i, (ax, name) in enumerate(zip(axes, PANELS)):
-        image = ax.imshow(np.maximum(data.matrices[name], LOG_FLOOR), norm=norm,
-                          cmap=style.SEQUENTIAL_CMAP, interpolation='nearest')
-        ax.set_title(f'{PANEL_TITLES[name]}\noff-diagonal mass {data.off_diagonal[name]:.3f}',
-                     pad=3)
-        ticks = np.arange(n)
-        ax.set_xticks(ticks, data.class_names if i >= 2 else [], rotation=90)
-        ax.set_yticks(ticks, data.class_names if i % 2 == 0 else [])
-        ax.tick_params(length=1.5, width=0.4, pad=1)
-    cb = fig.colorbar(image, ax=list(axes), shrink=0.6, aspect=30, pad=0.02)
-    cb.set_label('relation R (log)')
-    return fig
+    short = layout.side < 1.6            # a title wider than its matrix would collide
+    panels = [(f'{PANEL_SHORT[name]}\noff-diag. {data.off_diagonal[name]:.3f}' if short else
+               f'{PANEL_TITLES[name]}\noff-diagonal mass {data.off_diagonal[name]:.3f}',
+               np.maximum(data.matrices[name][np.ix_(keep, keep)], LOG_FLOOR))
+              for name in PANELS]
+    total = data.num_present or n
+    title = f'{len(keep)} of {total} classes (most label pixels)' if len(keep) < total else ''
+    return draw_matrices(layout, panels, [data.class_names[i] for i in keep], norm,
+                         'relation R (log)', title)
 
 
 def distillation_plotly(data: DistillationData):
@@ -163,4 +202,8 @@ KIND = register_figure(FigureKind(
     name='distillation', title='Relations without / with distillation (Fig. 3)',
     data=distillation_data, data_type=DistillationData, plotly=distillation_plotly,
     matplotlib=distillation_matplotlib, to_json=DistillationData.to_json_dict, level='set',
-    roles=('ssa', 'ablation'), caption=caption))
+    roles=('ssa', 'ablation'), caption=caption, options=(
+        FigureOption('max_classes', int, style.MAX_CLASSES, minimum=1,
+                     help='distillation: draw the classes with the most label pixels over '
+                          f'the images, at most this many (default {style.MAX_CLASSES}; the '
+                          'numbers are over all classes)'),)))

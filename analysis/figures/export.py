@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Optional
+from typing import List, Optional, Sequence
 
 from ._registry import FIGURES, FigureBundle, figure_kind
 from .paper import PAPER_FORMATS, paper_style, save_matplotlib
@@ -28,21 +28,33 @@ def plotly_figure(data):
     return figure_kind(data).plotly(data)
 
 
-def matplotlib_figure(data):
-    """The paper figure (a ``matplotlib.figure.Figure``) for any registered data object."""
+def matplotlib_figure(data, column: Optional[str] = None):
+    """The paper figure (a ``matplotlib.figure.Figure``) for any registered data object, at
+    ``column`` width: ``'one'`` (3.4 in) or ``'two'`` (7 in); None: the kind's natural width
+    (one column for a single panel or strip, two for a row of panels)."""
     with paper_style():
-        return figure_kind(data).matplotlib(data)
+        return figure_kind(data).matplotlib(data, column=column)
 
 
-def export_matplotlib(data, path, fmt: Optional[str] = None) -> str:
-    """Render ``data`` with matplotlib and save it (.pdf, .svg, .png). Returns the path."""
-    return save_matplotlib(matplotlib_figure(data), path, fmt)
+def export_matplotlib(data, path, fmt: Optional[str] = None,
+                      column: Optional[str] = None) -> str:
+    """Render ``data`` with matplotlib at ``column`` width and save it (.pdf, .svg, .png).
+    Returns the path."""
+    return save_matplotlib(matplotlib_figure(data, column), path, fmt)
 
 
-def export_figure(data, path, figure=None) -> str:
+def export_paper_files(data, paths: Sequence, column: Optional[str] = None) -> List[str]:
+    """Render ``data`` with matplotlib once and save it to each of ``paths`` (.pdf, .svg,
+    .png), rather than once per file. Returns the paths."""
+    fig = matplotlib_figure(data, column)
+    return [save_matplotlib(fig, path) for path in paths]
+
+
+def export_figure(data, path, figure=None, column: Optional[str] = None) -> str:
     """Write ``data`` to ``path``; the suffix picks the renderer and format:
-    .pdf/.svg/.png -> matplotlib (paper), .html -> plotly (self-contained, works offline),
-    .json -> the numbers (kinds with ``to_json``). ``figure``: an already built plotly figure."""
+    .pdf/.svg/.png -> matplotlib (paper, at ``column`` width: see :func:`matplotlib_figure`),
+    .html -> plotly (self-contained, works offline), .json -> the numbers (kinds with
+    ``to_json``). ``figure``: an already built plotly figure."""
     path = os.fspath(path)
     fmt = os.path.splitext(path)[1].lstrip('.').lower()
     kind = figure_kind(data)
@@ -64,4 +76,4 @@ def export_figure(data, path, figure=None) -> str:
             json.dump(kind.to_json(data), fh, indent=2)
             fh.write('\n')
         return path
-    return export_matplotlib(data, path)
+    return export_matplotlib(data, path, column=column)

@@ -29,7 +29,7 @@ from torch import nn
 
 from .. import style
 from ._registry import FigureKind, register_figure
-from .paper import new_figure
+from .paper import column_width, new_figure, page_height, short_name
 
 ROLES = ('baseline', 'ssa')
 ROLE_NAMES = {'baseline': 'Baseline', 'ssa': 'SSA-Seg'}
@@ -75,17 +75,25 @@ def import_gradcam():
 
 class BackboneTap(nn.Module):
     """A segmentor as ``image tensor -> logits at input size``, with its backbone's last
-    output passed through ``self.tap`` (an identity that Grad-CAM hooks)."""
+    output passed through ``self.tap`` (an identity that Grad-CAM hooks).
 
-    def __init__(self, segmentor):
+    backbone_graph: False runs the backbone without recording a graph and makes the tapped
+    output the leaf the gradients stop at: the gradient at the tap is the same (it only
+    depends on what comes after it), but a backward no longer goes through the backbone."""
+
+    def __init__(self, segmentor, backbone_graph: bool = True):
         super().__init__()
         if hasattr(segmentor, 'num_stages'):
             raise ValueError('Grad-CAM: cascade segmentors are not supported')
         self.segmentor = segmentor
         self.tap = nn.Identity()
+        self.backbone_graph = backbone_graph
 
     def forward(self, x):
-        feats = list(self.segmentor.backbone(x))
+        with torch.set_grad_enabled(self.backbone_graph and torch.is_grad_enabled()):
+            feats = list(self.segmentor.backbone(x))
+        if not self.backbone_graph and torch.is_grad_enabled():
+            feats[-1] = feats[-1].detach().requires_grad_(True)
         feats[-1] = self.tap(feats[-1])
         if getattr(self.segmentor, 'with_neck', False):
             feats = self.segmentor.neck(feats)
@@ -95,20 +103,44 @@ class BackboneTap(nn.Module):
                              align_corners=bool(getattr(head, 'align_corners', False)))
 
 
-def gradcam_maps(segmentor, inputs: torch.Tensor, masks: Dict[int, np.ndarray]):
+def gradcam_maps(segmentor, inputs: torch.Tensor, masks: Dict[int, np.ndarray],
+                 shared_forward: bool = True):
     """Grad-CAM maps (H x W in [0, 1], the package's normalisation) per class, and the
     prediction (H x W) at the input size. inputs: 1 x 3 x H x W preprocessed; masks: class
-    -> H x W float mask of the region whose class logits are explained."""
+    -> H x W float mask of the region whose class logits are explained.
+
+    shared_forward: one forward pass gives the prediction and every class's map (one
+    backward per class through the kept graph of the neck and head only: the backbone
+    runs without one, :class:`BackboneTap`); False runs the package's ``cam()`` per
+    class, a forward and a backward through the whole network each, plus a forward for
+    the prediction (the former way, kept for ``bench/bench_figures_scale.py``). Both give
+    the same maps."""
     GradCAM, SemanticSegmentationTarget = import_gradcam()
-    wrapper = BackboneTap(segmentor).eval()
-    with torch.no_grad():
-        pred = wrapper(inputs)[0].argmax(0).numpy()
-    maps = {}
+    wrapper = BackboneTap(segmentor, backbone_graph=not shared_forward).eval()
+    targets = {k: SemanticSegmentationTarget(int(k), np.asarray(mask, dtype=np.float32))
+               for k, mask in masks.items()}
     with GradCAM(model=wrapper, target_layers=[wrapper.tap]) as cam:
-        for k, mask in masks.items():
-            target = SemanticSegmentationTarget(int(k), np.asarray(mask, dtype=np.float32))
-            maps[k] = cam(input_tensor=inputs, targets=[target])[0]
-    return maps, pred
+        if shared_forward:
+            return _maps_of_one_forward(cam, inputs, targets)
+        with torch.no_grad():
+            pred = wrapper(inputs)[0].argmax(0).numpy()
+        return {k: cam(input_tensor=inputs, targets=[t])[0] for k, t in targets.items()}, pred
+
+
+def _maps_of_one_forward(cam, inputs: torch.Tensor, targets: Dict[int, object]):
+    """What ``cam(input_tensor=inputs, targets=[t])`` gives for each target, from one
+    forward: the package's own activation hooks, CAM weights and scaling, with the
+    gradients of one target at a time (each backward reuses the graph)."""
+    outputs = cam.activations_and_grads(inputs)
+    maps = {}
+    for k, target in targets.items():
+        cam.activations_and_grads.gradients = []      # its hook prepends each backward's
+        cam.model.zero_grad()
+        target(outputs[0]).backward(retain_graph=True)
+        maps[k] = cam.aggregate_multi_layers(
+            cam.compute_cam_per_layer(inputs, [target], False))[0]
+    cam.model.zero_grad()                  # the head's parameter gradients are not kept
+    return maps, outputs[0].detach().argmax(0).numpy()
 
 
 def share_inside(cam: np.ndarray, mask: np.ndarray) -> float:
@@ -151,7 +183,11 @@ def _input_image(inputs: torch.Tensor, preprocessor) -> np.ndarray:
 
 
 def gradcam_data(figure_set, classes: Optional[Sequence[str]] = None, image_index=None,
-                 num_classes: int = DEFAULT_CLASSES, **_) -> GradcamData:
+                 num_classes: int = DEFAULT_CLASSES, shared_forward: bool = True,
+                 **_) -> GradcamData:
+    """Grad-CAM of ``num_classes`` classes (the largest in the label, or ``classes``) on one
+    image of the set (``image_index``, default the one with most classes covering >= 3%),
+    both models; ``shared_forward``: see :func:`gradcam_maps`."""
     from ssa_seg.apis import prepare_inputs
 
     from .. import io as image_io
@@ -190,7 +226,7 @@ def gradcam_data(figure_set, classes: Optional[Sequence[str]] = None, image_inde
     for role in ROLES:
         model = figure_set.model(role)
         role_inputs, _ = prepare_inputs(model, e.image)
-        maps, pred = gradcam_maps(model, role_inputs, masks)
+        maps, pred = gradcam_maps(model, role_inputs, masks, shared_forward)
         data.preds[role] = pred
         data.cams[role] = {e.class_names[k]: maps[k] for k in ids}
         data.inside[role] = {e.class_names[k]: share_inside(maps[k], masks[k]) for k in ids}
@@ -214,37 +250,51 @@ def caption(data: GradcamData) -> str:
             '(one image: an illustration, not a measurement).')
 
 
-def gradcam_matplotlib(data: GradcamData):
+TITLES = {'two': ['image + label', 'Baseline mask', 'Baseline Grad-CAM', 'SSA-Seg mask',
+                  'SSA-Seg Grad-CAM'],
+          'one': ['label', 'base mask', 'base CAM', 'SSA mask', 'SSA CAM']}
+
+
+def gradcam_matplotlib(data: GradcamData, column=None):
+    """One row per class: the label, then each model's mask and Grad-CAM (natural width:
+    two columns; at one column the same grid with short titles)."""
     n = len(data.classes)
-    fig = new_figure(style.DOUBLE_COLUMN, 1.45 * n + 0.3)
+    width = column_width(column, 'two')
+    titles = TITLES['one' if width < style.DOUBLE_COLUMN else 'two']
+    aspect = data.image.shape[0] / max(data.image.shape[1], 1)
+    panel_h = (width - 0.3) / 5 * aspect
+    fig = new_figure(width, page_height(width, n * (panel_h + 0.22) + 0.3))
     axes = fig.subplots(n, 5, squeeze=False)
-    titles = ['image + label', 'Baseline mask', 'Baseline Grad-CAM', 'SSA-Seg mask',
-              'SSA-Seg Grad-CAM']
     for row, (name, k) in enumerate(zip(data.classes, data.class_ids)):
         panels = [(data.image, data.label == k, None)]
         for role in ROLES:
             panels.append((data.image, data.preds[role] == k, None))
             panels.append((data.image, None, data.cams[role][name]))
         for col, (ax, (img, mask, cam)) in enumerate(zip(axes[row], panels)):
-            ax.imshow(img)
-            if mask is not None:
-                ax.imshow(np.ma.masked_where(~mask, mask), cmap='autumn', alpha=0.55,
-                          interpolation='nearest')
-            if cam is not None:
-                ax.imshow(cam, cmap='jet', alpha=0.5, vmin=0, vmax=1)
-                role = ROLES[(col - 2) // 2]
-                ax.set_xlabel(f'inside {data.inside[role][name]:.0%}',
-                              fontsize=style.FONT_SIZE - 1.5, labelpad=1)
-            elif col in (1, 3):
-                role = ROLES[(col - 1) // 2]
-                ax.set_xlabel(f'IoU {data.ious[role][name]:.2f}',
-                              fontsize=style.FONT_SIZE - 1.5, labelpad=1)
-            ax.set_xticks([])
-            ax.set_yticks([])
+            _gradcam_panel(ax, data, name, col, img, mask, cam)
             if row == 0:
                 ax.set_title(titles[col], pad=2)
-        axes[row][0].set_ylabel(name)
+        axes[row][0].set_ylabel(short_name(name, 12))
     return fig
+
+
+def _gradcam_panel(ax, data: GradcamData, name: str, col: int, img, mask, cam) -> None:
+    """One image panel: a mask or a CAM over the image, its number below."""
+    ax.imshow(img)
+    if mask is not None:
+        ax.imshow(np.ma.masked_where(~mask, mask), cmap='autumn', alpha=0.55,
+                  interpolation='nearest')
+    if cam is not None:
+        ax.imshow(cam, cmap='jet', alpha=0.5, vmin=0, vmax=1)
+        role = ROLES[(col - 2) // 2]
+        ax.set_xlabel(f'inside {data.inside[role][name]:.0%}', fontsize=style.MIN_FONT_SIZE,
+                      labelpad=1)
+    elif col in (1, 3):
+        role = ROLES[(col - 1) // 2]
+        ax.set_xlabel(f'IoU {data.ious[role][name]:.2f}', fontsize=style.MIN_FONT_SIZE,
+                      labelpad=1)
+    ax.set_xticks([])
+    ax.set_yticks([])
 
 
 def gradcam_plotly(data: GradcamData):

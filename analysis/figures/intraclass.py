@@ -28,7 +28,7 @@ import torch
 from .. import style
 from ..tsne import embed
 from ._registry import FigureKind, register_figure
-from .paper import new_figure
+from .paper import column_width, new_figure, short_name
 
 MIN_PIXELS = 20
 DEFAULT_IMAGES = 6
@@ -149,9 +149,13 @@ def _image_colours(m: int):
     return [palette[i % len(palette)] for i in range(m)]
 
 
-def intraclass_matplotlib(data: IntraclassData):
+def intraclass_matplotlib(data: IntraclassData, column=None):
+    """One t-SNE panel; natural width one column (legend below), at two columns the panel
+    keeps its size and the legend goes beside it."""
     from matplotlib.lines import Line2D
-    fig = new_figure(style.SINGLE_COLUMN, style.SINGLE_COLUMN * 0.9)
+    width = column_width(column, 'one')
+    wide = width > style.SINGLE_COLUMN
+    fig = new_figure(width, min(width, 3.6) * 0.9)
     ax = fig.subplots()
     colours = _image_colours(len(data.image_names))
     for i, colour in enumerate(colours):
@@ -171,9 +175,11 @@ def intraclass_matplotlib(data: IntraclassData):
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_aspect('equal', adjustable='datalim')
-    ax.set_title(f'{data.class_name}: pixels of {len(data.image_names)} images', pad=2)
-    fig.legend(handles=handles, loc='outside lower center', ncol=3, frameon=False,
-               fontsize=style.FONT_SIZE - 2, handletextpad=0.2, columnspacing=0.8)
+    ax.set_title(f'{short_name(data.class_name)}: pixels of {len(data.image_names)} images',
+                 pad=2)
+    fig.legend(handles=handles, loc='outside right center' if wide else 'outside lower center',
+               ncol=1 if wide else 2, frameon=False, fontsize=style.MIN_FONT_SIZE,
+               handletextpad=0.2, columnspacing=0.8)
     return fig
 
 

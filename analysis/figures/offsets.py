@@ -22,7 +22,7 @@ from .. import style
 from ..shift import MIN_PIXELS, prototype_shift
 from ..tsne import TsneData, tsne_data
 from ._registry import FigureKind, register_figure
-from .paper import new_figure
+from .paper import column_width, new_figure, page_height, short_name
 
 ROLES = ('ablation', 'ssa')
 ROLE_NAMES = {'ablation': 'w/o distillation', 'ssa': 'SSA-Seg'}
@@ -146,33 +146,58 @@ def caption(data: OffsetsData) -> str:
             f'{w.off_rate["ablation"]:.0%} of images without, {w.off_rate["ssa"]:.0%} with); '
             f'{len(away)} classes have a negative mean margin without distillation. On '
             f'{data.worst_image}, the ablation predicts {w.name} pixels as: {goes}. The claim '
-            f'{"holds" if holds else "does not hold"} here.')
+            f'{"holds" if holds else "does not hold"} here.'
+            + (f' Drawn: the {style.MAX_CLASSES} of {len(data.classes)} classes that lose the '
+               'most margin.' if len(data.classes) > style.MAX_CLASSES else ''))
 
 
-def offsets_matplotlib(data: OffsetsData):
+ROW_IN = 0.14        # one class row of the margin panel
+
+
+def offsets_matplotlib(data: OffsetsData, column=None):
+    """The margins of the ``MAX_CLASSES`` classes that lost the most (most first) and the
+    two t-SNE maps: in a row at two columns (natural), stacked at one column."""
     from .tsne import tsne_axes
-    fig = new_figure(style.DOUBLE_COLUMN, 2.5)
-    grid = fig.add_gridspec(1, 3, width_ratios=[1.2, 1, 1])
-    ax = fig.add_subplot(grid[0, 0])
-    y = np.arange(len(data.classes))[::-1]
+    width = column_width(column, 'two')
+    shown = data.classes[:style.MAX_CLASSES]
+    strip = len(shown) * ROW_IN + 0.6
+    one = width < style.DOUBLE_COLUMN
+    maps = [role for role in ROLES if role in data.tsne]
+    map_in = width / 2 + 0.5 if one else 0
+    fig = new_figure(width, page_height(width, max(2.5, strip + map_in)))
+    if one:
+        grid = fig.add_gridspec(2 if maps else 1, 2,
+                                height_ratios=[strip, map_in] if maps else None)
+        ax, places = fig.add_subplot(grid[0, :]), [grid[1, j] for j in range(len(maps))]
+    else:
+        grid = fig.add_gridspec(1, 3, width_ratios=[1.2, 1, 1])
+        ax, places = fig.add_subplot(grid[0, 0]), [grid[0, 1 + j] for j in range(len(maps))]
+    _margin_panel(ax, shown, len(data.classes))
+    for place, role in zip(places, maps):
+        sub = fig.add_subplot(place)
+        tsne_axes(sub, data.tsne[role], data.tsne[role].panels[0], narrow=one)
+        sub.set_title(f'{ROLE_NAMES[role]}:' + ('\n' if one else ' ') + short_name(data.worst),
+                      pad=2)
+    return fig
+
+
+def _margin_panel(ax, shown: List[ClassOffset], total: int) -> None:
+    """Per class (most margin lost at the top), the mean margin of each model's centre."""
+    y = np.arange(len(shown))[::-1]
     for role, color, marker in (('ablation', style.OKABE_ITO['sky_blue'], '^'),
                                 ('ssa', style.ADAPTED, 's')):
-        ax.scatter([c.margin[role] for c in data.classes], y, s=14, c=color, marker=marker,
+        ax.scatter([c.margin[role] for c in shown], y, s=14, c=color, marker=marker,
                    label=ROLE_NAMES[role], linewidths=0, zorder=3)
-    for yi, c in zip(y, data.classes):
+    for yi, c in zip(y, shown):
         ax.plot([c.margin['ablation'], c.margin['ssa']], [yi, yi], color='#999999', lw=0.6)
     ax.axvline(0, color='#888888', lw=0.5, ls=':')
-    ax.set_yticks(y, [c.name for c in data.classes])
+    ax.set_yticks(y, [short_name(c.name) for c in shown])
     ax.set_xlabel('mean margin of the centre (F + Pf)')
-    ax.legend(frameon=False, loc='lower right', fontsize=style.FONT_SIZE - 2)
+    if len(shown) < total:
+        ax.set_title(f'{len(shown)} of {total} classes (most margin lost)', pad=2)
+    ax.legend(frameon=False, loc='best', fontsize=style.MIN_FONT_SIZE)
     for side in ('top', 'right'):
         ax.spines[side].set_visible(False)
-    for j, role in enumerate(ROLES):
-        if role in data.tsne:
-            sub = fig.add_subplot(grid[0, 1 + j])
-            tsne_axes(sub, data.tsne[role], data.tsne[role].panels[0])
-            sub.set_title(f'{ROLE_NAMES[role]}: {data.worst}', pad=2)
-    return fig
 
 
 def offsets_plotly(data: OffsetsData):

@@ -10,7 +10,8 @@ import numpy as np
 from .. import style
 from ..relations import LOG_FLOOR, SCALES, ClassSelection, RelationData, relation_data
 from ._registry import FigureBundle, FigureKind, FigureOption, register_figure
-from .paper import new_figure
+from .matrix_grid import draw_matrices, label_inches, matrix_layout, trimmed
+from .paper import column_width, new_figure
 
 
 def relation_figures(extraction, classes: ClassSelection = 'present', order: str = 'cluster',
@@ -113,9 +114,47 @@ def relation_layout(n: int, m: int, max_chars: int):
         side, font = MIN_CELL_IN * n, MIN_CELL_IN * 72 * 0.85
     return rows, cols, side, font
 
-def relation_matplotlib(data):
-    """The matrices side by side (stacked when there are many classes), one colour scale."""
+def relation_matplotlib(data, column=None):
+    """The matrices at ``column`` width (natural: one column for one matrix, else two),
+    one colour scale: side by side when every class keeps a 6 pt name, else wrapped into
+    rows; when even then they do not fit, the default selection shows its classes with
+    most pixels that do (the title says how many). A selection given explicitly that does
+    not fit keeps every class and grows beyond the page (:func:`relation_layout`)."""
+    log_scale = data.scale == 'log'
+    names = list(data.matrices)
+    width = column_width(column, 'one' if len(names) <= 1 else 'two')
+    layout = matrix_layout(len(data.classes), max(len(names), 1), width,
+                           label_inches(data.class_names), trim=data.ranked is not None)
+    if layout is None:
+        return _relation_beyond_page(data)
+    keep = trimmed(data.classes, data.ranked, layout.shown)
+    norm = _norm(data)
+    panels = [(_matrix_title(name), _shown(data.matrices[name], keep, log_scale))
+              for name in names]
+    total = data.num_present or len(data.classes)
+    title = (f'{len(keep)} of {total} classes present (most pixels)'
+             if len(keep) < total else '')
+    return draw_matrices(layout, panels, [data.class_names[i] for i in keep], norm,
+                         'relation R' + (' (log)' if log_scale else ''), title)
+
+
+def _norm(data):
+    """One colour scale for every matrix: log (floor ``LOG_FLOOR``) or linear from 0."""
     from matplotlib.colors import LogNorm, Normalize
+    vmax = max((float(mat.max()) for mat in data.matrices.values()), default=1.0)
+    if data.scale == 'log':
+        return LogNorm(vmin=LOG_FLOOR, vmax=max(vmax, 10 * LOG_FLOOR))
+    return Normalize(0, vmax)
+
+
+def _shown(mat: np.ndarray, keep, log_scale: bool) -> np.ndarray:
+    mat = mat[np.ix_(keep, keep)]
+    return np.maximum(mat, LOG_FLOOR) if log_scale else mat
+
+
+def _relation_beyond_page(data):
+    """Every class of an explicit selection (e.g. ``all`` of 150): stacked when needed, the
+    figure larger than the page and the labels as small as the cells (zoom the PDF/SVG)."""
     log_scale = data.scale == 'log'
     names = list(data.matrices)
     m, n = max(len(names), 1), len(data.classes)
@@ -127,9 +166,7 @@ def relation_matplotlib(data):
     height = rows * (side + 0.25) + (label_in if not stacked else label_in) + 0.1
     fig = new_figure(width, height)
     axes = fig.subplots(rows, cols, squeeze=False).reshape(-1)
-    vmax = max(float(mat.max()) for mat in data.matrices.values()) if names else 1.0
-    norm = (LogNorm(vmin=LOG_FLOOR, vmax=max(vmax, 10 * LOG_FLOOR)) if log_scale
-            else Normalize(0, vmax))
+    norm = _norm(data)
     image = None
     for i, (ax, name) in enumerate(zip(axes, names)):
         mat = data.matrices[name]
@@ -145,7 +182,7 @@ def relation_matplotlib(data):
     if image is not None:
         cb = fig.colorbar(image, ax=list(axes), shrink=0.6 if not stacked else 0.25,
                           aspect=25, pad=0.02)
-        cb.ax.tick_params(labelsize=style.FONT_SIZE - 1, width=0.4, length=2)
+        cb.ax.tick_params(labelsize=style.MIN_FONT_SIZE, width=0.4, length=2)
         cb.set_label('relation R' + (' (log)' if log_scale else ''))
     return fig
 

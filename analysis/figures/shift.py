@@ -14,7 +14,7 @@ import numpy as np
 from .. import style
 from ..shift import MIN_PIXELS, ShiftData, prototype_shift, select_rows
 from ._registry import FigureBundle, FigureKind, FigureOption, register_figure
-from .paper import new_figure
+from .paper import column_width, new_figure, page_height, short_name
 
 # (label, cosine attribute, margin attribute, rank attribute, marker, colour)
 SERIES = (('S in F', 'cos_fixed', 'margin_fixed', 'rank_fixed', 'o', style.FIXED),
@@ -92,25 +92,17 @@ def shift_plotly(data: ShiftData):
     return fig
 
 
-LABEL_CHARS = 16     # longest class name on the paper figure's axis (a one-column strip)
-
-
-def short_name(name: str, limit: int = LABEL_CHARS) -> str:
-    """An axis label for a class: the first of a comma list of synonyms (ADE20K's 'chest of
-    drawers, chest, bureau, dresser' -> 'chest of drawers'), cut to ``limit`` characters."""
-    first = name.split(',')[0].strip() or name.strip()
-    return first if len(first) <= limit else first[:limit - 1].rstrip() + '…'
-
-
-def shift_matplotlib(data):
+def shift_matplotlib(data, column=None):
     """Two panels sharing the class axis: cosine of each prototype to its own class centroid
     (S in F, Sp in F taken literally, the SSA centre in F + Pf), and the margin over the
-    nearest other class with the rank of the own class written beside each marker."""
+    nearest other class with the rank of the own class written beside each marker.
+    Natural width: one column (at two, the same panels, wider)."""
     from matplotlib.lines import Line2D
     from matplotlib.ticker import MaxNLocator
     rows = data.rows
     n = max(len(rows), 1)
-    fig = new_figure(style.SINGLE_COLUMN, 0.8 + 0.17 * n)
+    width = column_width(column, 'one')
+    fig = new_figure(width, page_height(width, 0.8 + 0.17 * n))
     ax_cos, ax_margin = fig.subplots(1, 2, sharey=True)
     # room between the panels, so the end numbers of the two x axes do not touch
     fig.get_layout_engine().set(wspace=0.12)
@@ -133,13 +125,13 @@ def shift_matplotlib(data):
         for x, (yi, r) in zip(xs, has):
             ax_margin.annotate(f'{getattr(r, rank_attr)}', (x, yi + dy), xytext=(3, 0),
                                textcoords='offset points', va='center',
-                               fontsize=style.FONT_SIZE - 2, color=color)
+                               fontsize=style.MIN_FONT_SIZE, color=color)
     ax_margin.axvline(0, color='#888888', lw=0.5, ls=':')
     ax_cos.set_yticks(y, [f'{short_name(r.name)} ({r.num_pixels})' for r in rows])
     ax_cos.set_xlabel('cos to own centroid')
     ax_margin.set_xlabel('margin (rank)')
     for ax in (ax_cos, ax_margin):
-        ax.xaxis.set_major_locator(MaxNLocator(nbins=3))   # half a column: few numbers fit
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=3 if width < 5 else 6))  # what fits
         ax.grid(axis='x', lw=0.3, color='#dddddd')
         ax.set_axisbelow(True)
         for side in ('top', 'right'):

@@ -27,7 +27,7 @@ from ..tsne import (
     tsne_data,
 )
 from ._registry import FigureBundle, FigureKind, FigureOption, register_figure
-from .paper import new_figure
+from .paper import column_width, new_figure, page_height, text_inches
 
 
 def tsne_figures(extraction, baseline=None, class_name=None, *,
@@ -152,36 +152,66 @@ def _mixed_words(data: TsneData) -> str:
     return f', {"/".join(dropped)} mixed cells dropped' if dropped else ''
 
 
-def tsne_matplotlib(data, width: Optional[float] = None):
-    """Panels side by side: the highlighted class against the rest, with its prototypes as
-    stars. One panel fits a single column; two or three take the full page width."""
-    from matplotlib.lines import Line2D
-    n = len(data.panels)
+MIN_PANEL_IN = 1.5      # a t-SNE panel narrower than this wraps to the next row
+
+
+def tsne_matplotlib(data, column=None, width: Optional[float] = None):
+    """Panels in a row (wrapped into rows below ``MIN_PANEL_IN`` each): the highlighted
+    class against the rest, with its prototypes as stars; the legend one line when it fits.
+    ``column``: ``'one'``/``'two'``; None (natural): one panel a single column, two or three
+    panels 2.35 in each up to the page width; ``width`` in inches overrides both."""
+    n = max(len(data.panels), 1)
     if width is None:
-        width = style.SINGLE_COLUMN if n <= 1 else min(style.DOUBLE_COLUMN, 2.35 * n)
-    panel_w = width / max(n, 1)
-    fig = new_figure(width, panel_w + 0.55)
-    axes = fig.subplots(1, max(n, 1), squeeze=False)[0]
+        width = (column_width(column) if column is not None else
+                 style.SINGLE_COLUMN if n <= 1 else min(style.DOUBLE_COLUMN, 2.35 * n))
+    cols = max(1, min(n, int(width // MIN_PANEL_IN)))
+    rows = -(-n // cols)
+    panel_w = width / cols
+    narrow = panel_w < 2.2
+    handles = _legend_handles(data, short=False)
+    one_line = _fits(handles, width)
+    if not one_line:                    # 'fixed (S)' for 'fixed prototype (S)', ...
+        handles = _legend_handles(data, short=True)
+        one_line = _fits(handles, width)
+    legend_in = 0.2 if one_line else 0.35
+    fig = new_figure(width, page_height(width, rows * (panel_w + (0.6 if narrow else 0.45))
+                                        + legend_in))
+    axes = fig.subplots(rows, cols, squeeze=False).reshape(-1)
     for ax, panel in zip(axes, data.panels):
-        tsne_axes(ax, data, panel)
+        tsne_axes(ax, data, panel, narrow=narrow)
+    for ax in axes[len(data.panels):]:
+        ax.set_axis_off()
+    fig.legend(handles=handles, loc='outside lower center',
+               ncol=len(handles) if one_line else -(-len(handles) // 2),
+               frameon=False, handletextpad=0.2, columnspacing=0.9)
+    return fig
+
+
+def _legend_handles(data, short: bool):
+    from matplotlib.lines import Line2D
     handles = [Line2D([], [], ls='', marker='o', ms=3, mfc=style.HIGHLIGHT, mec='none',
                       label=data.highlight_name),
                Line2D([], [], ls='', marker='o', ms=3, mfc=style.REST, mec='none',
-                      label='other classes')]
+                      label='other' if short else 'other classes')]
     for role, text in legend_roles(data).items():
         color, marker = MARKERS.get(role, (style.CENTER, 'P'))
         handles.append(Line2D([], [], ls='', marker=marker, ms=7, mfc=color, mec='black',
-                              mew=0.5, label=text))
-    fig.legend(handles=handles, loc='outside lower center', ncol=min(len(handles), 6),
-               frameon=False, handletextpad=0.2, columnspacing=0.9)
-    return fig
+                              mew=0.5, label=text.replace(' prototype', '') if short else text))
+    return handles
+
+
+def _fits(handles, width: float) -> bool:
+    """Whether the legend entries fit one line (marker and gaps about 0.3 in each)."""
+    return sum(text_inches(h.get_label()) + 0.3 for h in handles) <= width
+
 
 MARKERS = {'fixed': (style.FIXED, '*'), 'adapted': (style.ADAPTED, '*')}
 
 
-def tsne_axes(ax, data, panel) -> None:
+def tsne_axes(ax, data, panel, narrow: bool = False) -> None:
     """Draw one t-SNE panel on a matplotlib axes: the highlighted class against the rest,
-    its prototypes as stars, the cosines below (shared with the set-level figures)."""
+    its prototypes as stars, the cosines below (shared with the set-level figures);
+    ``narrow``: a smaller title and the cosines on two lines."""
     hl = data.highlight
     pts, cls = panel.points, panel.point_classes
     rest, mine = cls != hl, cls == hl
@@ -198,8 +228,10 @@ def tsne_axes(ax, data, panel) -> None:
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_aspect('equal', adjustable='datalim')
-    ax.set_title(panel.title, pad=2)
-    ax.set_xlabel(cos_caption(panel), fontsize=style.FONT_SIZE - 1.5, labelpad=2)
+    ax.set_title(panel.title, pad=2, fontsize=style.FONT_SIZE if narrow else None)
+    cosines = cos_caption(panel)
+    ax.set_xlabel(cosines.replace(': ', ':\n', 1) if narrow else cosines,
+                  fontsize=style.MIN_FONT_SIZE, labelpad=2)
 
 
 def proto_symbols(panel) -> dict:

@@ -249,3 +249,26 @@ def test_paper_on_a_pair_given_by_path(saved_models, images, tmp_path, capsys, m
     assert numbers['images'] == [str(images / 'img' / f'{n}.png') for n in 'ab']
     assert sorted(capsys.readouterr().out.split()) == [str(out / 'numbers.json'),
                                                        str(out / 'report.html')]
+
+
+def _pdf_width_inches(path):
+    import re
+    box = re.search(rb'/MediaBox \[\s*0 0 ([\d.]+) ([\d.]+)\s*\]', Path(path).read_bytes())
+    return float(box.group(1)) / 72
+
+
+def test_cli_column_sets_the_paper_width(saved_models, images, tmp_path):
+    """--column one/two: the saved PDF is one column (3.4 in) or two (7 in) wide at most
+    (saving trims the figure's empty margin: a few hundredths of an inch)."""
+    img, lab = str(images / 'img' / 'a.png'), str(images / 'lab' / 'a.png')
+    widths = {}
+    for column in ('one', 'two'):
+        out = tmp_path / f's_{column}.pdf'
+        assert _run(['shift', *_models(saved_models, False), '--image', img, '--label', lab,
+                     '--column', column, '--out', str(out)]) == 0
+        widths[column] = _pdf_width_inches(out)
+    assert 3.2 < widths['one'] <= 3.4 + 0.01
+    assert 6.8 < widths['two'] <= 7.0 + 0.01
+    with pytest.raises(SystemExit):
+        _run(['shift', *_models(saved_models, False), '--image', img, '--column', 'three',
+              '--out', str(tmp_path / 'x.pdf')])

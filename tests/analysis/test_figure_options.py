@@ -131,3 +131,10 @@ def test_no_kind_is_special_cased_by_name_outside_its_module():
     """The CLI and the report iterate the registry: no branch on 'tsne' or 'relations'."""
     for path in (ANALYSIS / 'cli.py', ANALYSIS / 'report.py'):
         assert list(_kind_name_uses(path)) == [], path.name
+
+
+def test_timing_note_says_the_seconds():
+    from analysis.figures import timing_note
+    assert timing_note({'tsne': 5.43}) == 'computed in 5.4 s'
+    assert timing_note({'tsne': 5.43, 'shift': 0.06}, 2.71) == \
+        'tsne 5.4 s, shift 0.1 s; features 2.7 s'

@@ -3,12 +3,12 @@ weights: the geometry is the point) against a 10-class one. The label is built o
 grid so every class's pixel count is known by hand; the figures must show at most 20 classes
 (the ones with most pixels), say so in the caption, fit a one-column page and keep their tick
 labels apart."""
-import itertools
 from dataclasses import replace
 
 import numpy as np
 import pytest
 import torch
+from figure_checks import overlapping_tick_labels
 from tiny_models import tiny_config
 
 MIN_PIXELS = 5              # the shift figure's default threshold
@@ -110,24 +110,6 @@ def test_shift_classes_by_name_and_clean_names(scene):
             shift_data(e, shift_classes=('thing149',))
 
 
-def _overlapping_tick_labels(fig):
-    """Pairs of visible, non-empty tick labels (all axes, x and y) whose boxes intersect."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    FigureCanvasAgg(fig).draw()           # a bare Figure has no drawing canvas of its own
-    renderer = fig.canvas.get_renderer()
-    boxes = []
-    for ax in fig.axes:
-        for ticks, labels, limits in ((ax.get_xticks(), ax.get_xticklabels(), ax.get_xlim()),
-                                      (ax.get_yticks(), ax.get_yticklabels(), ax.get_ylim())):
-            lo, hi = sorted(limits)
-            for tick, label in zip(ticks, labels):
-                # the locator's ticks beyond the axis limits are not drawn
-                if lo <= tick <= hi and label.get_visible() and label.get_text().strip():
-                    boxes.append((label.get_text(), label.get_window_extent(renderer)))
-    return [(a, b) for (a, ba), (b, bb) in itertools.combinations(boxes, 2)
-            if ba.x0 < bb.x1 and bb.x0 < ba.x1 and ba.y0 < bb.y1 and bb.y0 < ba.y1]
-
-
 def test_shift_figure_fits_one_column(scene):
     from analysis.figures.export import matplotlib_figure
     from analysis.figures.shift import shift_data
@@ -139,7 +121,7 @@ def test_shift_figure_fits_one_column(scene):
     shown = len(_expected_top(counts))
     labels = [t.get_text() for t in fig.axes[0].get_yticklabels() if t.get_text()]
     assert len(labels) == shown
-    assert _overlapping_tick_labels(fig) == []
+    assert overlapping_tick_labels(fig) == []
 
 
 def test_relations_show_the_same_classes_and_keep_labels_apart(scene):
@@ -154,7 +136,7 @@ def test_relations_show_the_same_classes_and_keep_labels_apart(scene):
     fig = matplotlib_figure(data)
     width, height = fig.get_size_inches()
     assert height <= 2 * width
-    assert _overlapping_tick_labels(fig) == []
+    assert overlapping_tick_labels(fig) == []
 
 
 def test_tsne_highlights_one_class_with_a_one_line_legend(scene):
@@ -166,7 +148,7 @@ def test_tsne_highlights_one_class_with_a_one_line_legend(scene):
     fig = matplotlib_figure(data)
     width, height = fig.get_size_inches()
     assert height <= 2 * width
-    assert _overlapping_tick_labels(fig) == []
+    assert overlapping_tick_labels(fig) == []
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     FigureCanvasAgg(fig).draw()
     legends = fig.legends + [ax.get_legend() for ax in fig.axes if ax.get_legend()]

@@ -291,6 +291,30 @@ def test_gradcam_maps_match_the_definition(tiny_pair, role):
         assert np.array_equal(pred, model.predict(inputs)[0].pred_sem_seg.data[0].numpy())
 
 
+@pytest.mark.parametrize('role', [0, 1])
+def test_gradcam_one_forward_gives_each_class_its_own_map(tiny_pair, role):
+    """Three classes from one forward (a backward each) equal the definition per class and
+    the package's one-call-per-class maps; the prediction is the model's."""
+    from analysis.figures.gradcam import gradcam_maps
+    from ssa_seg.apis import prepare_inputs
+    model = tiny_pair[role]
+    image = np.random.default_rng(2).integers(0, 256, size=(64, 64, 3), dtype=np.uint8)
+    inputs, _ = prepare_inputs(model, image)
+    masks = {}
+    for k, cols in ((0, slice(0, 20)), (1, slice(20, 44)), (3, slice(44, 64))):
+        masks[k] = np.zeros(inputs.shape[-2:], np.float32)
+        masks[k][:, cols] = 1
+    shared, pred = gradcam_maps(model, inputs, masks)
+    separate, pred_separate = gradcam_maps(model, inputs, masks, shared_forward=False)
+    for k, mask in masks.items():
+        np.testing.assert_allclose(shared[k], hand_gradcam(model, inputs, k, mask), atol=1e-4)
+        np.testing.assert_allclose(shared[k], separate[k], atol=1e-5)
+    assert not np.allclose(shared[0], shared[3], atol=1e-3)     # really a map per class
+    assert np.array_equal(pred, pred_separate)
+    with torch.no_grad():
+        assert np.array_equal(pred, model.predict(inputs)[0].pred_sem_seg.data[0].numpy())
+
+
 def test_gradcam_figure_on_files(tiny_pair, tmp_path):
     import cv2
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -240,8 +241,17 @@ def test_analysis_tab_functions(registry, inputs):
     assert chosen['relations']['scale'] == 'linear'
     # the kind's defaults: every class over MIN_PIXELS, the 20 largest, none named
     assert chosen['shift'] == {'min_pixels': MIN_PIXELS, 'max_classes': 20, 'shift_classes': ()}
-    tsne, relations, shift, data = services.analysis_figures(registry, state, 'road', chosen)
+    told = []
+    tsne, relations, shift, data = services.analysis_figures(
+        registry, state, 'road', chosen, progress=lambda f, desc: told.append((f, desc)))
+    # the tab's progress bar names each figure before it is computed, in order
+    from analysis.figures import image_kinds
+    assert [d for _, d in told if d.startswith('Figure: ')] == [
+        f'Figure: {k.title}' for k in image_kinds().values()]
+    assert [f for f, _ in told] == sorted(f for f, _ in told) and 0 <= told[0][0] < 1
     assert 'road' in tsne.layout.title.text
+    for fig in (tsne, relations, shift):     # each title ends with the seconds it took
+        assert re.search(r' · computed in \d+\.\d s$', fig.layout.title.text), fig.layout.title
     assert len(relations.data) == 3            # fixed, adapted and (with the label) teacher
     assert set(data) == {'tsne', 'relations', 'shift'}      # one per registered figure
     with pytest.raises(gr.Error, match='at least one format'):
