@@ -391,6 +391,38 @@ def spatial_distillation_loss(pos_protos: Tensor, teacher_pos_protos: Tensor) ->
     return -(target * F.log_softmax(pos_protos, dim=-1)).sum(-1).mean()
 
 
+FLOAT32_EPS = float(torch.finfo(torch.float32).eps)   # mmseg's guard in its mean and accuracy
+
+
+@dataclass(frozen=True)
+class BandedCrossEntropy:
+    """A head's main loss when it is mmseg's plain softmax cross-entropy, computed in the
+    student's banded pass (the one the dice term runs anyway) with mmseg's ``acc_seg``.
+
+    For heads whose ``loss_decode`` is one ``CrossEntropyLoss`` without class weights, mask
+    or sigmoid, mean reduction, and no pixel sampler (see
+    :func:`ssa_seg.models.ssa_head.banded_main_loss`). Values are those of mmseg's
+    ``loss_by_feat``, without its upsampled copy of the logits:
+    ``loss_weight * CE sum / (pixels + eps)``, pixels counting every label pixel
+    (``avg_non_ignore=False``, mmseg's default) or only the labelled ones; and
+    ``acc_seg = (correct + eps) * 100 / (labelled + eps)``, shape (1,). A pixel whose target
+    ties for the largest logit counts as correct (mmseg's ``topk`` picks one of the tied).
+    """
+    loss_name: str = 'loss_ce'
+    loss_weight: float = 1.0
+    avg_non_ignore: bool = False
+
+    def entries(self, ce_sum: Tensor, correct: Tensor, label: Tensor,
+                scale: float = 1.0) -> Dict[str, Tensor]:
+        """The loss entry (times ``scale``, the recipe's ``loss_ce`` weight) and ``acc_seg``
+        from the banded pass's CE sum and correct-pixel count; label: B x H x W."""
+        labelled = int((label != IGNORE_INDEX).sum())
+        pixels = labelled if self.avg_non_ignore else label.numel()
+        loss = self.loss_weight * (ce_sum / (pixels + FLOAT32_EPS)) * scale
+        accuracy = (correct.reshape(1) + FLOAT32_EPS) * (100.0 / (labelled + FLOAT32_EPS))
+        return {self.loss_name: loss, 'acc_seg': accuracy}
+
+
 # The terms computed without a teacher (training with ``distillation=False``).
 STUDENT_TERMS = ('loss_ce', 'loss_pre_self', 'loss_dice_pred')
 
@@ -398,7 +430,8 @@ STUDENT_TERMS = ('loss_ce', 'loss_pre_self', 'loss_dice_pred')
 def ssa_losses(student: SSAOutputs, teacher: Optional[TeacherOutputs], label: Tensor,
                temperature: float = DEFAULT_TEMPERATURE, align_corners: bool = False,
                weights: Optional[Dict[str, float]] = None,
-               main_loss: Optional[Callable[[Tensor], Dict[str, Tensor]]] = None,
+               main_loss: Optional[Callable[[Tensor], Dict[str, Tensor]]
+                                  | BandedCrossEntropy] = None,
                main_loss_resizes: bool = False) -> Dict[str, Tensor]:
     """All eight loss terms of the recipe, each weighted and under its own name.
 
@@ -409,6 +442,8 @@ def ssa_losses(student: SSAOutputs, teacher: Optional[TeacherOutputs], label: Te
     entries that replace it (an mmseg head passes its own ``loss_decode`` this way).
     ``weights['loss_ce']`` then
     scales every loss entry ``main_loss`` returns (not metrics such as ``acc_seg``).
+    ``main_loss`` may also be a :class:`BandedCrossEntropy`: the head's plain CE and
+    accuracy, computed in the student's banded pass (no upsampled logits at all).
     ``main_loss_resizes=True``: ``main_loss`` takes the student's logits at feature
     resolution and resizes them itself (mmseg's ``loss_by_feat`` always does, so handing it
     upsampled logits would upsample twice).
@@ -423,12 +458,14 @@ def ssa_losses(student: SSAOutputs, teacher: Optional[TeacherOutputs], label: Te
     label = label.long()
     num_valid = (label != IGNORE_INDEX).sum().clamp_min(1)
     own_ce = main_loss is None          # the plain CE of the student, computed here
-    main_ce, dice_pred = upsampled_terms(student.logits, label, align_corners, with_ce=own_ce)
-    pre_self, _ = upsampled_terms(student.coarse, label, align_corners, with_dice=False)
+    banded = isinstance(main_loss, BandedCrossEntropy)
+    main_ce, dice_pred, correct = upsampled_terms(student.logits, label, align_corners,
+                                                  with_ce=own_ce or banded, with_accuracy=banded)
+    pre_self = upsampled_terms(student.coarse, label, align_corners, with_dice=False).ce_sum
     if teacher is None:
         terms = {'loss_pre_self': pre_self / num_valid, 'loss_dice_pred': dice_pred}
     else:
-        pre, dice_gt = upsampled_terms(teacher.logits, label, align_corners)
+        pre, dice_gt, _ = upsampled_terms(teacher.logits, label, align_corners)
         small = resize_label(label, student.logits.shape[-2:])
         # In the reference's order (the runner sums them in this order).
         terms = {
@@ -444,6 +481,8 @@ def ssa_losses(student: SSAOutputs, teacher: Optional[TeacherOutputs], label: Te
     terms = {name: value * weights[name] for name, value in terms.items()}
     if own_ce:
         return {'loss_ce': main_ce / num_valid * weights['loss_ce'], **terms}
+    if banded:
+        return {**main_loss.entries(main_ce, correct, label, weights['loss_ce']), **terms}
     logits = student.logits if main_loss_resizes else _upsample(student.logits, label.shape[-2:],
                                                                 align_corners)
     main = {name: value * weights['loss_ce'] if 'loss' in name else value

@@ -12,12 +12,31 @@ path only, so the teacher costs nothing at test time.
 """
 from __future__ import annotations
 
-from typing import Dict, Type
+from typing import Dict, Optional, Type
 
-from torch import Tensor
+from torch import Tensor, nn
 
-from ..classifier import DEFAULT_TEMPERATURE, SSAClassifier, ssa_losses
+from ..classifier import DEFAULT_TEMPERATURE, BandedCrossEntropy, SSAClassifier, ssa_losses
+from ..upsampled_losses import IGNORE_INDEX
 from .features import head_features
+
+
+def banded_main_loss(head) -> Optional[BandedCrossEntropy]:
+    """The head's main loss as a :class:`BandedCrossEntropy` if it is mmseg's plain softmax
+    cross-entropy (one ``CrossEntropyLoss``, no class weights, mask or sigmoid, mean
+    reduction, no pixel sampler, ignore index 255); None otherwise (any other loss goes
+    through the head's own ``loss_by_feat``)."""
+    from mmseg.models.losses import CrossEntropyLoss
+
+    losses = list(head.loss_decode) if isinstance(head.loss_decode, nn.ModuleList) \
+        else [head.loss_decode]
+    if len(losses) != 1 or head.sampler is not None or head.ignore_index != IGNORE_INDEX:
+        return None
+    loss = losses[0]
+    if (type(loss) is not CrossEntropyLoss or loss.use_sigmoid or loss.use_mask
+            or loss.class_weight is not None or loss.reduction != 'mean'):
+        return None
+    return BandedCrossEntropy(loss.loss_name, float(loss.loss_weight), bool(loss.avg_non_ignore))
 
 
 def ssa_head(base: Type, name: str | None = None) -> Type:
@@ -61,12 +80,14 @@ def ssa_head(base: Type, name: str | None = None) -> Type:
             feat = head_features(self, inputs, *head_args)
             label = self._stack_batch_gt(batch_data_samples)[:, 0].long()
             student, teacher = self.ssa_classifier.forward_train(feat, label)
-            # The main term is the head's own loss_decode (whatever it is configured to be),
-            # through loss_by_feat, which upsamples the student's logits itself.
+            # The main term is the head's own loss_decode: a plain CE joins the student's
+            # banded pass (no upsampled copy of its logits, the largest cost of mmseg's
+            # loss_by_feat on a CPU); anything else goes through loss_by_feat, which
+            # upsamples the student's logits itself.
+            main_loss = banded_main_loss(self) or (
+                lambda logits: self.loss_by_feat(logits, batch_data_samples))
             return ssa_losses(student, teacher, label, self.ssa_classifier.temperature,
-                              align_corners=self.align_corners,
-                              main_loss=lambda logits: self.loss_by_feat(logits,
-                                                                         batch_data_samples),
+                              align_corners=self.align_corners, main_loss=main_loss,
                               main_loss_resizes=True)
 
     SSAHead.__name__ = SSAHead.__qualname__ = name or f'{base.__name__}_ssa'

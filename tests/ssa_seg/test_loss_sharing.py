@@ -163,15 +163,18 @@ def test_upsampled_terms_at_the_recipe_scale():
     up = F.interpolate(logits, size=(128, 96), mode='bilinear')
     ce = F.cross_entropy(up, label, ignore_index=IGNORE, reduction='sum')
     dice = plain_dice(up, label, 150)
-    got_ce, got_dice = upsampled_terms(logits, label)
+    got_ce, got_dice, correct = upsampled_terms(logits, label, with_accuracy=True)
+    # The accuracy count beside them: valid pixels where the resized logits' argmax is the label.
+    hits = (up.argmax(1) == label) & (label != IGNORE)
+    assert correct.item() == hits.sum().item() and not correct.requires_grad
     assert abs(got_ce.item() - ce.item()) <= TERM_RTOL * ce.item()
     assert abs(got_dice.item() - dice.item()) <= TERM_RTOL * dice.item()
     want = torch.autograd.grad(0.3 * ce + 2.0 * dice, logits, retain_graph=True)[0]
     got = torch.autograd.grad(0.3 * got_ce + 2.0 * got_dice, logits)[0]
     assert (got - want).abs().max() <= GRAD_RTOL * want.abs().max()
     # Each term alone, and its gradient alone.
-    only_ce, zero_dice = upsampled_terms(logits, label, with_dice=False)
-    assert zero_dice.item() == 0 and abs(only_ce.item() - ce.item()) <= TERM_RTOL * ce.item()
+    only_ce, zero_dice, zero_correct = upsampled_terms(logits, label, with_dice=False)
+    assert zero_dice.item() == 0 and zero_correct.item() == 0 and abs(only_ce.item() - ce.item()) <= TERM_RTOL * ce.item()
     grad_ce = torch.autograd.grad(only_ce, logits)[0]
     assert (grad_ce - torch.autograd.grad(ce, logits)[0]).abs().max() <= GRAD_RTOL * \
         grad_ce.abs().max()
@@ -186,3 +189,36 @@ def test_vertical_weights_reproduce_interpolate_on_a_column(n_in, n_out, align_c
     i0, i1, w0, w1 = vertical_weights(n_in, n_out, align_corners)
     got = w0 * column[0, 0, i0, 0] + w1 * column[0, 0, i1, 0]
     assert torch.allclose(got, expected, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize('size,label_size,align_corners', [((6, 5), (31, 23), False),
+                                                          ((8, 8), (64, 64), True),
+                                                          ((4, 3), (4, 3), False)])
+@pytest.mark.parametrize('with_ce,with_dice', [(True, True), (True, False), (False, True)])
+def test_each_band_path_equals_interpolate(size, label_size, align_corners, with_ce, with_dice):
+    """Bands with and without ignored pixels, every switch, a non-integer and a unit scale,
+    and unequal weights on the two terms (the backward merges their passes)."""
+    torch.manual_seed(3)
+    logits = (torch.randn(2, 9, *size) * 3).requires_grad_()
+    label = torch.randint(0, 9, (2, *label_size))
+    label[0, :2] = IGNORE                  # whole bands ignored in image 0 only
+    label[1, -1, ::2] = IGNORE             # a few pixels in image 1's last band
+    up = F.interpolate(logits, size=label_size, mode='bilinear', align_corners=align_corners)
+    want = (0.7 * F.cross_entropy(up, label, ignore_index=IGNORE, reduction='sum') * with_ce
+            + 1.9 * plain_dice(up, label, 9) * with_dice)
+    ce, dice, _ = upsampled_terms(logits, label, align_corners, with_ce, with_dice)
+    got = 0.7 * ce + 1.9 * dice
+    assert abs(got.item() - want.item()) <= TERM_RTOL * abs(want.item())
+    g_want = torch.autograd.grad(want, logits)[0]
+    g_got = torch.autograd.grad(got, logits)[0]
+    assert (g_got - g_want).abs().max() <= GRAD_RTOL * g_want.abs().max()
+
+
+def test_accuracy_alone_has_no_gradient_and_counts_ties_as_correct():
+    logits = torch.zeros(1, 3, 2, 2, requires_grad=True)       # every class ties everywhere
+    label = torch.tensor([[[0, 1], [2, IGNORE]]])
+    ce, dice, correct = upsampled_terms(logits, label, with_ce=False, with_dice=False,
+                                        with_accuracy=True)
+    assert correct.item() == 3
+    (ce + dice).backward()
+    assert logits.grad.abs().max().item() == 0
