@@ -58,6 +58,8 @@ class SSAOutputs:
     pos_protos: B x K x C spatial prototypes Pp.
     centers: B x K x C final class centers ``center_proj(Sp + Pp)``.
     logits: B x K x H x W, ``temperature * cos(F + Pf, centers)``.
+    pixel_feat, pixel_norm: F + Pf (B x C x H x W) and its per-pixel norms (B x 1 x HW), kept
+    when training (None at inference): the teacher classifies the same pixels with them.
     """
     coarse: Tensor
     pos_feat: Optional[Tensor]
@@ -65,6 +67,8 @@ class SSAOutputs:
     pos_protos: Tensor
     centers: Tensor
     logits: Tensor
+    pixel_feat: Optional[Tensor] = None
+    pixel_norm: Optional[Tensor] = None
 
 
 @dataclass
@@ -82,24 +86,36 @@ class TeacherOutputs:
     logits: Tensor
 
 
+def pixel_norms(feat: Tensor, in_place: bool = False) -> Tensor:
+    """B x 1 x HW: the L2 norm of every pixel of a B x C x H x W feature, clamped at EPS.
+
+    The squares are summed by a matmul with a ones row, faster on CPU than a strided
+    reduction. ``in_place=True`` squares ``feat`` itself (see :func:`cosine_logits`).
+    """
+    b, c = feat.shape[:2]
+    flat = feat.reshape(b, c, -1)
+    squares = flat.square_() if in_place else flat.square()
+    return torch.bmm(flat.new_ones(b, 1, c), squares).sqrt().clamp_min(EPS)
+
+
 def cosine_logits(feat: Tensor, centers: Tensor, temperature: float,
-                  consume_feat: bool = False) -> Tensor:
+                  consume_feat: bool = False, pixel_norm: Optional[Tensor] = None) -> Tensor:
     """``temperature * cos`` between every pixel and every center.
 
     feat: B x C x H x W, centers: B x K x C -> B x K x H x W.
     Only the K centers are normalised; the pixel norms divide the K x HW product afterwards,
-    so no normalised copy of the (much larger) feature map is made. The squared norms are
-    summed by a matmul with a ones row, faster on CPU than a strided reduction.
-    ``consume_feat=True`` lets the function square ``feat`` in place once it is no longer
-    needed (a temporary the caller made; inference only): a fresh 16 MB buffer costs page
-    faults that show at this size.
+    so no normalised copy of the (much larger) feature map is made; ``pixel_norm`` (from
+    :func:`pixel_norms` of ``feat``) may be passed when several center sets classify the
+    same pixels. ``consume_feat=True`` lets the function square ``feat`` in place once it
+    is no longer needed (a temporary the caller made; inference only): a fresh 16 MB buffer
+    costs page faults that show at this size.
     """
     b, c, h, w = feat.shape
     centers = F.normalize(centers, dim=-1, eps=EPS)
     flat = feat.reshape(b, c, h * w)
     products = torch.bmm(centers, flat)                                   # B x K x HW
-    squares = flat.square_() if consume_feat else flat.square()
-    pixel_norm = torch.bmm(flat.new_ones(b, 1, c), squares).sqrt().clamp_min(EPS)
+    if pixel_norm is None:
+        pixel_norm = pixel_norms(flat, in_place=consume_feat)
     if consume_feat:
         return products.mul_(temperature / pixel_norm).reshape(b, -1, h, w)
     return (products * (temperature / pixel_norm)).reshape(b, -1, h, w)
@@ -253,21 +269,28 @@ class SSAClassifier(nn.Module):
                                 self.fixed_prototypes)
         centers = self.center_proj(sem_protos + pos_protos)
         inference = not (torch.is_grad_enabled() and (feat.requires_grad or centers.requires_grad))
-        if inference and not keep_pos_feat:
-            pixel_feat, pos_feat = pos_feat.add_(feat), None
-        else:
-            pixel_feat = feat + pos_feat
-        logits = cosine_logits(pixel_feat, centers, self.temperature, consume_feat=inference)
-        return SSAOutputs(coarse, pos_feat, sem_protos, pos_protos, centers, logits)
+        if inference:
+            pixel_feat = pos_feat.add_(feat) if not keep_pos_feat else feat + pos_feat
+            pos_feat = pos_feat if keep_pos_feat else None
+            logits = cosine_logits(pixel_feat, centers, self.temperature, consume_feat=True)
+            return SSAOutputs(coarse, pos_feat, sem_protos, pos_protos, centers, logits)
+        pixel_feat = feat + pos_feat
+        norm = pixel_norms(pixel_feat)
+        logits = cosine_logits(pixel_feat, centers, self.temperature, pixel_norm=norm)
+        return SSAOutputs(coarse, pos_feat, sem_protos, pos_protos, centers, logits,
+                          pixel_feat, norm)
 
     def forward(self, feat: Tensor) -> Tensor:
         """B x C x H x W feature -> B x K x H x W logits (docs/method.md §2)."""
         return self.adapt(feat, keep_pos_feat=False).logits
 
-    def teacher(self, feat: Tensor, pos_feat: Tensor, label: Tensor) -> TeacherOutputs:
+    def teacher(self, feat: Tensor, pos_feat: Tensor, label: Tensor,
+                student: Optional[SSAOutputs] = None) -> TeacherOutputs:
         """Ground-truth teacher (docs/method.md §3).
 
         feat, pos_feat: B x C x H x W; label: B x H x W long at feature resolution, 255 = ignore.
+        ``student``: the student's outputs for the same batch, whose F + Pf and pixel norms
+        are reused (the teacher classifies the same pixels).
         """
         b = feat.shape[0]
         fixed, basis = self.fixed_prototypes, self.position_basis
@@ -277,7 +300,11 @@ class SSAClassifier(nn.Module):
         # Released checkpoints' gt_center_pos_proj weights are laid out for this order.
         pos_protos = self._fuse(self.gt_center_pos_proj, gt_pos, basis.expand(b, -1, -1))
         centers = self.gt_center_proj(sem_protos + pos_protos)
-        logits = cosine_logits(feat + pos_feat, centers, self.temperature)
+        if student is not None and student.pixel_feat is not None:
+            logits = cosine_logits(student.pixel_feat, centers, self.temperature,
+                                   pixel_norm=student.pixel_norm)
+        else:
+            logits = cosine_logits(feat + pos_feat, centers, self.temperature)
         return TeacherOutputs(sem_protos, pos_protos, centers, logits)
 
     def forward_train(self, feat: Tensor, label: Tensor
@@ -288,7 +315,8 @@ class SSAClassifier(nn.Module):
         student = self.adapt(feat)
         if not self.distillation:
             return student, None
-        teacher = self.teacher(feat, student.pos_feat, resize_label(label, feat.shape[-2:]))
+        teacher = self.teacher(feat, student.pos_feat, resize_label(label, feat.shape[-2:]),
+                               student)
         return student, teacher
 
 

@@ -275,3 +275,30 @@ def test_main_loss_weight_scales_loss_entries_only_and_unknown_weights_fail():
     assert plain2['loss_ce'].item() == pytest.approx(2 * plain['loss_ce'].item(), rel=1e-6)
     with pytest.raises(KeyError, match='loss_typo'):
         ssa_losses(student, teacher, label, weights={'loss_typo': 1.0}, main_loss=main_loss)
+
+
+def test_training_logits_are_the_cosines_by_hand_for_a_channels_last_feature():
+    """Student and teacher logits in training (they share F + Pf and its norms) equal
+    15 cos(F + Pf, centre) computed pixel by pixel; a channels-last head feature gives the same
+    logits, and its gradient comes back channels-last with the same values."""
+    torch.manual_seed(4)
+    clf = SSAClassifier(8, 5, dropout_ratio=0.0).train()
+    feat = torch.randn(2, 8, 3, 4)
+    label = torch.randint(0, 5, (2, 3, 4))
+    student, teacher = clf.forward_train(feat, label)
+    pixels = (feat + clf.spatial_features(feat)).flatten(2)             # B x C x N
+    for out in (student, teacher):
+        by_hand = torch.stack([torch.stack([
+            15 * F.cosine_similarity(pixels[b, :, n], out.centers[b, k], dim=0)
+            for n in range(12)]) for b in range(2) for k in range(5)]).reshape(2, 5, 3, 4)
+        assert torch.allclose(out.logits, by_hand, atol=1e-5)
+    grads = []
+    for layout in (torch.contiguous_format, torch.channels_last):
+        x = feat.clone().contiguous(memory_format=layout).requires_grad_()
+        s, t = clf.forward_train(x, label)
+        assert torch.allclose(s.logits, student.logits, atol=1e-6)
+        assert torch.allclose(t.logits, teacher.logits, atol=1e-6)
+        (s.logits.square().sum() + t.logits.sum()).backward()
+        assert x.grad.is_contiguous(memory_format=layout)
+        grads.append(x.grad)
+    assert torch.allclose(grads[0], grads[1], atol=1e-5)
