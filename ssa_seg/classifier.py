@@ -121,35 +121,6 @@ def cosine_logits(feat: Tensor, centers: Tensor, temperature: float,
     return (products * (temperature / pixel_norm)).reshape(b, -1, h, w)
 
 
-class _Contiguous(torch.autograd.Function):
-    """``x.contiguous()`` whose gradient goes back in ``x``'s own memory format."""
-
-    @staticmethod
-    def forward(ctx, x: Tensor) -> Tensor:
-        ctx.channels_last = x.is_contiguous(memory_format=torch.channels_last)
-        return x.contiguous()
-
-    @staticmethod
-    def backward(ctx, grad: Tensor) -> Tensor:
-        if ctx.channels_last:
-            return grad.contiguous(memory_format=torch.channels_last)
-        return grad
-
-
-def contiguous_feature(feat: Tensor) -> Tensor:
-    """feat (B x C x H x W) in the row-major layout every product of the classifier reads.
-
-    Heads often hand over a channels-last feature (SegFormer's fusion conv of concatenated
-    maps does): every ``reshape(b, c, h * w)`` of it would copy, the gradients would come back
-    in the other layout and the producing conv's backward would mix the two (measured at the
-    SegFormer-B0 shape: that conv's backward 204 ms instead of 112). One copy here, and the
-    gradient is returned in the feature's own layout.
-    """
-    if feat.is_contiguous():
-        return feat
-    return _Contiguous.apply(feat) if torch.is_grad_enabled() else feat.contiguous()
-
-
 def relation_matrix(protos: Tensor, temperature: float = DEFAULT_TEMPERATURE,
                     detach_right: bool = True) -> Tensor:
     """Inter-class relation ``R = row-softmax(temperature * cos(X_i, X_j))``.
@@ -259,7 +230,6 @@ class SSAClassifier(nn.Module):
         buffer for F + Pf instead of allocating another feature-sized tensor; ``pos_feat``
         is then None in the result.
         """
-        feat = contiguous_feature(feat)
         b = feat.shape[0]
         coarse = self.conv_seg(self.dropout(feat))                  # B x K x H x W
         pos_feat = self.spatial_features(feat)                       # B x C x H x W
@@ -311,7 +281,6 @@ class SSAClassifier(nn.Module):
                       ) -> Tuple[SSAOutputs, Optional[TeacherOutputs]]:
         """Student and teacher for a batch; label: B x h x w at any resolution.
         The teacher is None when the classifier trains without distillation."""
-        feat = contiguous_feature(feat)   # once for the student and the teacher
         student = self.adapt(feat)
         if not self.distillation:
             return student, None
