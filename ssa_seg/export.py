@@ -233,7 +233,8 @@ def run_onnx(path: os.PathLike, image, threads: int = 1):
 @torch.no_grad()
 def _check_against_torch(wrapped: ImageToLogits, path: Path, n: int, h: int, w: int) -> None:
     """Run the file under ONNX Runtime and torch on one random batch; ``ExportError`` when
-    they disagree by more than TOLERANCE x max|logits| (a trace that baked in a shape)."""
+    they disagree by more than TOLERANCE x max|logits| (a trace that baked in a shape) and
+    ONNX Runtime is also farther from the float64 answer than twice torch's float32 is."""
     image = torch.rand(n, 3, h, w, generator=torch.Generator().manual_seed(1)) * 255
     expected = wrapped(image)
     try:
@@ -243,15 +244,22 @@ def _check_against_torch(wrapped: ImageToLogits, path: Path, n: int, h: int, w: 
                           f'Runtime: {_failing_op(err)}') from err
     scale = expected.abs().max().clamp_min(1e-12)
     diff = ((got - expected).abs().max() / scale).item() if got.shape == expected.shape else None
+    allowed = TOLERANCE
     if diff is not None and diff > TOLERANCE:
         # Deep models can carry more float32 rounding than TOLERANCE (OCRNet HRNet-W48 +
-        # SSA-Seg: 1e-3 on some inputs): then the float64 computation referees
+        # SSA-Seg: torch's own float32 logits are up to 1.8e-3 of max|logits| from its
+        # float64 ones on some inputs, CPU-dependent): then the float64 computation referees,
+        # and ONNX Runtime passes if it is no farther from it than twice torch's float32.
+        # A graph that baked in a shape is wrong by far more than rounding.
         exact = copy.deepcopy(wrapped).double()
         with torch.no_grad():
-            expected = exact(image.double())
+            expected64 = exact(image.double())
         del exact
-        diff = ((got.double() - expected).abs().max() / expected.abs().max()).item()
-    if diff is None or diff > TOLERANCE:
+        scale64 = expected64.abs().max()
+        diff = ((got.double() - expected64).abs().max() / scale64).item()
+        torch32 = ((expected.double() - expected64).abs().max() / scale64).item()
+        allowed = max(TOLERANCE, 2 * torch32)
+    if diff is None or diff > allowed:
         detail = (f'shape {tuple(got.shape)} instead of {tuple(expected.shape)}' if diff is None
                   else f'max |diff| {diff:.2e} of max |logits|')
         raise ExportError(f'the exported model disagrees with torch at {n} x 3 x {h} x {w} '

@@ -88,15 +88,18 @@ def image(size, seed=0):
 
 
 # Families checked against the float64 computation of the same model instead of torch's
-# float32 one. OCRNet HRNet-W48 + SSA-Seg (reference-fixture weights, 64 x 64): torch's own
-# float32 logits differ from its float64 ones by 2.7e-4 x max|logits| (HRNet's depth and the
-# two-stage OCR attention amplify rounding), so the float32 answer cannot referee a 1e-4
-# target: ONNX Runtime is 3.3e-5 from the float64 logits (and 2.9e-4 from torch float32).
-# With these weights a quarter (64 x 64) to a half (48 x 80) of the pixels have a float64
-# top-2 margin under 1e-4 x max|logits| (the pixels whose argmax flips have margins under
-# 4e-7: numerical ties), so argmax agreement is counted where the margin exceeds the
-# tolerance. At 48 x 80: ONNX 7.3e-5 from float64, torch float32 3.6e-4.
+# float32 one. OCRNet HRNet-W48 + SSA-Seg (reference-fixture weights): rounding is amplified by
+# HRNet's depth and the two-stage OCR attention, so torch's own float32 logits are 1.4e-4 to
+# 2.5e-4 x max|logits| from its float64 ones on the test images (1.8e-3 on the export
+# check's random input), and how far depends on the CPU's kernels: an earlier machine gave
+# ONNX Runtime 3.3e-5 from float64, this AVX-512 one 1.7e-4. The 1e-4 target cannot be held
+# by float32 here, in torch or any runtime; what is asserted is that ONNX Runtime is no
+# farther from the exact answer than twice torch's float32 (and under 1e-3 x max|logits|).
+# With these weights a quarter to a half of the pixels have a float64 top-2 margin near the
+# rounding (numerical ties), so argmax agreement is counted where the margin exceeds twice
+# the allowed error.
 FLOAT64_REFEREE = {'ocrnet_hr48_512x512_160k_ade20k_ssa'}
+FLOAT64_CEILING = 1e-3
 
 
 @torch.no_grad()
@@ -112,11 +115,15 @@ def float64_logits(model, img):
 
 def assert_float64_parity(path, model, img):
     expected = float64_logits(model, img)
+    float32 = inference_model(model, img).seg_logits.data.numpy()
     got = run_onnx(path, img.transpose(2, 0, 1)[None].astype(np.float32))[0]
     scale = np.abs(expected).max()
-    assert np.abs(got - expected).max() <= TOLERANCE * scale
+    torch_error = np.abs(float32 - expected).max() / scale
+    onnx_error = np.abs(got - expected).max() / scale
+    allowed = max(TOLERANCE, 2 * torch_error)
+    assert onnx_error <= min(allowed, FLOAT64_CEILING), (onnx_error, torch_error)
     top2 = np.sort(expected, axis=0)[-2:]
-    decided = top2[1] - top2[0] > TOLERANCE * scale
+    decided = top2[1] - top2[0] > 2 * allowed * scale
     assert decided.sum() >= 1000                    # not a vacuous check
     assert (got.argmax(0) == expected.argmax(0))[decided].mean() >= MIN_ARGMAX
 
