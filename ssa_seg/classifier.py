@@ -240,8 +240,10 @@ class SSAClassifier(nn.Module):
         centers = self.center_proj(sem_protos + pos_protos)
         inference = not (torch.is_grad_enabled() and (feat.requires_grad or centers.requires_grad))
         if inference:
-            pixel_feat = pos_feat.add_(feat) if not keep_pos_feat else feat + pos_feat
-            pos_feat = pos_feat if keep_pos_feat else None
+            if keep_pos_feat:
+                pixel_feat = feat + pos_feat
+            else:   # the Pf buffer becomes F + Pf
+                pixel_feat, pos_feat = pos_feat.add_(feat), None
             logits = cosine_logits(pixel_feat, centers, self.temperature, consume_feat=True)
             return SSAOutputs(coarse, pos_feat, sem_protos, pos_protos, centers, logits)
         pixel_feat = feat + pos_feat

@@ -65,6 +65,8 @@ def ssa_head(base: Type, name: str | None = None) -> Type:
             for child_name, child in classifier.named_children():
                 setattr(self, child_name, child)
             self.__dict__['ssa_classifier'] = classifier
+            # Decided once, from the config: a plain CE main loss joins the banded pass.
+            self.banded_main_loss = banded_main_loss(self)
 
         def cls_seg(self, feat: Tensor) -> Tensor:
             return self.ssa_classifier(feat)
@@ -84,7 +86,7 @@ def ssa_head(base: Type, name: str | None = None) -> Type:
             # banded pass (no upsampled copy of its logits, the largest cost of mmseg's
             # loss_by_feat on a CPU); anything else goes through loss_by_feat, which
             # upsamples the student's logits itself.
-            main_loss = banded_main_loss(self) or (
+            main_loss = self.banded_main_loss or (
                 lambda logits: self.loss_by_feat(logits, batch_data_samples))
             return ssa_losses(student, teacher, label, self.ssa_classifier.temperature,
                               align_corners=self.align_corners, main_loss=main_loss,
